@@ -1,0 +1,9 @@
+"""Training algorithms, found by name by ``opsrl train ALGO``.
+
+Each entry is ``module:function`` with ``function(env_id, preset, overrides, seed, budget_seconds, out,
+**options) -> dict`` that writes a checkpoint directory ``out`` which ``opsrl eval --policy out`` loads.
+"""
+
+ALGOS: dict[str, str] = {
+    "tune": "opsrl.algos.tune:train",
+}
