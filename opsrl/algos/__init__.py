@@ -6,4 +6,5 @@ Each entry is ``module:function`` with ``function(env_id, preset, overrides, see
 
 ALGOS: dict[str, str] = {
     "tune": "opsrl.algos.tune:train",
+    "ppo": "opsrl.algos.ppo:train",
 }

@@ -120,16 +120,17 @@ def build_network(params: InventoryParams) -> Network:
     store_index = np.arange(first_store, n_nodes, dtype=np.int64)
     store_col = np.full(n_nodes, -1, dtype=np.int64)
     store_col[store_index] = np.arange(S)
-    # Mean demand served through each node (for the default order cap): stores their own; upstream nodes
-    # all the demand below them, split evenly over a store's warehouses.
-    served = np.zeros(n_nodes)
-    served[first_store:] = prim["mean"]
+    # Mean and variance of the demand served through each node (for the default order cap): stores their
+    # own; upstream nodes all the demand below them, split evenly over a store's warehouses.
+    served, served_var = np.zeros(n_nodes), np.zeros(n_nodes)
+    served[first_store:], served_var[first_store:] = prim["mean"], prim["std"] ** 2
     for e in np.argsort(-edge_dst, kind="stable"):  # downstream edges first
         if edge_src[e] >= 0:
             n_in = max(1, int(((edge_dst == edge_dst[e]) & (edge_src >= 0)).sum()))
             served[edge_src[e]] += served[edge_dst[e]] / n_in
+            served_var[edge_src[e]] += served_var[edge_dst[e]] / n_in
     if params.max_order is None:
-        max_order = 20.0 * np.maximum(served[edge_dst], 1.0)
+        max_order = np.maximum(4.0 * (served[edge_dst] + np.sqrt(served_var[edge_dst])), 1.0)
     else:
         max_order = np.full(len(src), float(params.max_order))
     K = int(max(params.inventory_periods, edge_lead.max()))

@@ -49,6 +49,7 @@ class InventoryParams(Params):
     """``normal`` (multivariate, correlation ``demand_correlation``), ``poisson`` or ``series``."""
     demand_mean: PerStore = 5.0
     demand_std: PerStore = 1.6
+    """Std of normal demand (ignored for Poisson, whose std is √μ)."""
     demand_correlation: float = 0.0
     """ρ ∈ [0, 1): Cov_ij = ρ σ_i σ_j between stores (normal demand)."""
     demand_clip: bool = True
@@ -96,7 +97,9 @@ class InventoryParams(Params):
     initial_inventory: str = "uniform"
     """``uniform``: every slot of every store ~ U(0, 1)·μ_store, upstream nodes empty; ``zero``."""
     max_order: float | None = None
-    """Orders above this are clipped; ``None`` = 20 × the mean demand served through the edge."""
+    """Orders above this are clipped. ``None``: 4·(μ + σ) of the per-period demand served through the edge
+    (four periods of demand at once: never binding in steady state, and a sensible scale for policies
+    that explore the action box)."""
     post_decision: bool = False
     """Add ``info["post_decision_obs"]``: each node's inventory right after the orders, before demand
     (on-hand after shipments, slot k = arriving in k periods incl. this period's orders; K+1 slots),
@@ -158,6 +161,8 @@ class InventoryParams(Params):
             std = (mean * np.random.RandomState(SEED_CV).uniform(*self.demand_cv_range, n)).round(3)
         else:
             std = per_item("demand_std", self.demand_std, n, low=0.0)
+        if self.demand_distribution == "poisson":  # the std is the distribution's, not a free parameter
+            std = np.sqrt(mean)
         if self.holding_cost_range is not None:
             holding = np.random.RandomState(SEED_HOLDING).uniform(*self.holding_cost_range, n)
         else:
