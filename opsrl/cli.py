@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.set_defaults(fn=cmd_describe)
 
-    p = add("eval", "mean cost ± 95% CI of a policy and its gap to the reference")
+    p = add("eval", "mean cost ± 95%% CI of a policy and its gap to the reference")
     _instance_args(p)
     p.add_argument("--policy", required=True, help="a named policy (opsrl list) or a checkpoint directory")
     p.add_argument("--episodes", type=int, default=100)

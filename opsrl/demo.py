@@ -80,6 +80,8 @@ def _plot(path: str, preset: str, rows: list, ref, checkpoint: str) -> None:
     if ref is not None:
         ax1.axhline(ref.value, color="#c44e52", ls="--", label=f"{ref.kind}: {ref.value:.3f}")
         ax1.legend()
+    costs = [r.mean_cost for _, r in rows] + ([ref.value] if ref is not None else [])
+    ax1.set_ylim(0.95 * min(costs), 1.03 * max(costs))  # the gaps are a few percent: zoom in on them
     ax1.set_ylabel("cost per period per store")
     ax1.set_title(preset)
     ax1.tick_params(axis="x", labelrotation=15)

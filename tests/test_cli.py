@@ -100,3 +100,10 @@ def test_demo_runs_and_writes_a_plot(capsys, tmp_path):
     assert code == 0 and plot.exists()
     assert d["reference"]["kind"] == "optimum"
     assert [p["name"] for p in d["policies"]][1:] == ["capped_base_stock", "base_stock"]
+
+
+@pytest.mark.parametrize("argv", [[], ["list"], ["describe"], ["eval"], ["solve"], ["train"], ["bench"], ["demo"]])
+def test_help_of_every_subcommand(capsys, argv):
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--help"])
+    assert exit_.value.code == 0 and "usage: opsrl" in capsys.readouterr().out
