@@ -9,7 +9,14 @@
     envs = gym.make_vec("opsrl/InventoryNetwork-v0", num_envs=4096, preset="one_store_backlogged")
 """
 
-from opsrl.registration import list_envs, list_presets, make_problem, register_envs
+import os
+
+# numba's parallel kernels and torch share the machine's cores; with OpenMP's default busy-waiting, idle
+# numba workers spin and slow torch (and each other) by up to 10x on a small machine. Passive waiting costs
+# nothing measurable. Set before numba or torch start their thread pools; a user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+from opsrl.registration import list_envs, list_presets, make_problem, register_envs  # noqa: E402
 
 __version__ = "0.1.0"
 

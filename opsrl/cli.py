@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from opsrl.core.params import parse_overrides
+
 DEFAULT_ENV = "opsrl/InventoryNetwork-v0"
 
 
@@ -49,8 +51,6 @@ def _instance_args(p: argparse.ArgumentParser, env_required: bool = True) -> Non
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    from opsrl.core.params import parse_overrides
-
     return parse_overrides(args.overrides)
 
 
@@ -125,17 +125,11 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     if args.algo not in ALGOS:
         raise SystemExit(f"unknown algorithm {args.algo!r}; available: {', '.join(ALGOS)}")
-    options = dict(_overrides_from(args.options))
+    options = parse_overrides(args.options)
     result = load_object(ALGOS[args.algo])(args.env, args.preset, _overrides(args), seed=args.seed,
                                            budget_seconds=args.budget_seconds, out=args.out, **options)
     _emit(args, {"algo": args.algo, "out": args.out, **result},
           f"trained {args.algo} on {args.env} preset={args.preset}; checkpoint: {args.out}")
-
-
-def _overrides_from(pairs: list[str]) -> dict[str, Any]:
-    from opsrl.core.params import parse_overrides
-
-    return parse_overrides(pairs)
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -207,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default=None)
     p.add_argument("--episodes", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--budget-seconds", type=float, default=120.0)
+    p.add_argument("--budget-seconds", type=float, default=60.0, help="training time of the learner")
     p.add_argument("--plot", default="opsrl_demo.png", help="where to write the plot ('' to skip)")
     p.set_defaults(fn=cmd_demo)
     return parser

@@ -27,7 +27,7 @@ EVAL_OVERRIDES = {"horizon": 400, "warmup": 100}
 
 
 def run_demo(preset: str | None = None, episodes: int = 1000, seed: int = 0, plot: str = "opsrl_demo.png",
-             budget_seconds: float = 120.0) -> tuple[dict[str, Any], str]:
+             budget_seconds: float = 60.0) -> tuple[dict[str, Any], str]:
     preset = preset or DEFAULT_PRESET
     algo = next(a for a in LEARNERS if a in ALGOS)
     out = tempfile.mkdtemp(prefix="opsrl_demo_")

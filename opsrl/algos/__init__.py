@@ -6,5 +6,9 @@ Each entry is ``module:function`` with ``function(env_id, preset, overrides, see
 
 ALGOS: dict[str, str] = {
     "tune": "opsrl.algos.tune:train",
+    "hdpo": "opsrl.algos.hdpo:train",
     "ppo": "opsrl.algos.ppo:train",
+    "pdppo": "opsrl.algos.pdppo:train",
+    "ospo": "opsrl.algos.ospo:train",
+    "grpo": "opsrl.algos.ospo:train_grpo",
 }

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from opsrl.algos.checkpoint import load_train_state, save_train_state
 from opsrl.core.env import BatchedVectorEnv, load_object
 from opsrl.policies.base import CHECKPOINT_FILE, Policy
 from opsrl.policies.mlp import make_mlp_agent
@@ -333,7 +334,7 @@ class PPO:
             from opsrl.eval import evaluate
 
             res = evaluate(self.out, self.env_id, self.preset, episodes=self.config.eval_episodes, seed=0,
-                           overrides=self.overrides)
+                           overrides=self.overrides, obs_mode=self.config.obs_mode)
             out["eval"] = res.to_dict()
         return out
 
@@ -361,17 +362,14 @@ class PPO:
             "update_idx": self.update_idx, "global_step": self.global_step, "elapsed": self.elapsed,
             "recent_returns": torch.as_tensor(self.recent_returns[-100:], dtype=torch.float64),
         }
-        tmp = os.path.join(self.out, "train_state.pt.tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, os.path.join(self.out, "train_state.pt"))  # never leave a half-written checkpoint
+        save_train_state(self.out, state)
         with open(os.path.join(self.out, CHECKPOINT_FILE), "w") as fh:
             json.dump(self.manifest(), fh, indent=2)
 
     def try_resume(self) -> bool:
-        path = os.path.join(self.out, "train_state.pt")
-        if not os.path.exists(path):
+        s = load_train_state(self.out)
+        if s is None:
             return False
-        s = torch.load(path, weights_only=True)
         self.agent.load_state_dict(s["agent"])
         self.optimizer.load_state_dict(s["optimizer"])
         self.obs_rms.load(s["obs_rms"])
@@ -403,7 +401,7 @@ def config_from(options: dict[str, Any], cls: type = PPOConfig) -> Any:
     if unknown:
         raise ValueError(f"unknown option(s) {unknown} for {cls.__name__}; valid: {', '.join(sorted(names))}")
     if "hidden" in options:
-        options = {**options, "hidden": tuple(options["hidden"])}
+        options = {**options, "hidden": tuple(int(h) for h in options["hidden"])}
     return cls(**options)
 
 

@@ -68,6 +68,21 @@ class Params:
         return out
 
 
+def _number_or(value: Any) -> Any:
+    """YAML 1.1 reads ``3e-3`` (no dot) as a string; a value that is a number is a number, and Python's
+    ``None`` is YAML's ``null``."""
+    if value == "None":
+        return None
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    if isinstance(value, list):
+        return [_number_or(v) for v in value]
+    return value
+
+
 def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
     """Parse CLI ``key=value`` pairs; values are read as YAML (``3``, ``0.5``, ``[1, 2]``, ``true``)."""
     out: dict[str, Any] = {}
@@ -75,7 +90,7 @@ def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
         if "=" not in pair:
             raise ParameterError(f"--set {pair!r} is invalid: expected key=value")
         key, raw = pair.split("=", 1)
-        value = yaml.safe_load(raw)
+        value = _number_or(yaml.safe_load(raw))
         if isinstance(value, list):
             value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
         out[key.strip()] = value

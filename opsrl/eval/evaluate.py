@@ -9,6 +9,8 @@ the scenario-based references (hindsight bounds) that use :func:`scenario_seeds`
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +19,7 @@ import numpy as np
 from opsrl.core.env import BatchedVectorEnv
 from opsrl.eval.reference import Reference
 from opsrl.eval.stats import gap_pct, mean_ci95
-from opsrl.policies.base import Policy, make_policy
+from opsrl.policies.base import CHECKPOINT_FILE, Policy, make_policy
 from opsrl.registration import entry
 
 
@@ -49,6 +51,15 @@ def run_episodes(env: BatchedVectorEnv, policy: Policy, seed: int) -> np.ndarray
     return env.problem.episode_cost(np.stack(rewards))
 
 
+def checkpoint_obs_mode(path: str) -> str:
+    """The ``obs_mode`` a checkpoint directory was trained on (``"flat"`` for named policies)."""
+    manifest = os.path.join(path, CHECKPOINT_FILE)
+    if not os.path.isfile(manifest):
+        return "flat"
+    with open(manifest) as fh:
+        return str(json.load(fh).get("config", {}).get("obs_mode", "flat"))
+
+
 @dataclasses.dataclass
 class EvalResult:
     env_id: str
@@ -73,7 +84,7 @@ class EvalResult:
 
 def evaluate(policy: str | Policy, env_id: str, preset: str | None = None, episodes: int = 100,
              seed: int = 0, overrides: dict[str, Any] | None = None, batch_size: int = 1024,
-             reference: Reference | str | None = "auto", obs_mode: str = "flat") -> EvalResult:
+             reference: Reference | str | None = "auto", obs_mode: str | None = None) -> EvalResult:
     """Mean cost ± 95% CI of ``policy`` over ``episodes`` and its gap to the preset's reference.
 
     Args:
@@ -82,8 +93,12 @@ def evaluate(policy: str | Policy, env_id: str, preset: str | None = None, episo
         episodes, seed, batch_size: the scenarios (same arguments = same scenarios for every policy).
         reference: ``"auto"`` (the family's best reference for this instance), a :class:`Reference`,
             or ``None`` (no gap).
+        obs_mode: the observation the policy acts on; ``None`` = what a checkpoint was trained on
+            (its manifest's ``config.obs_mode``), else ``"flat"``.
     """
     overrides = dict(overrides or {})
+    if obs_mode is None:
+        obs_mode = checkpoint_obs_mode(policy) if isinstance(policy, str) else "flat"
     costs, pol = [], None
     for n, chunk_seed in scenario_seeds(seed, episodes, batch_size):
         env = make_vector_env(env_id, n, preset, obs_mode, **overrides)

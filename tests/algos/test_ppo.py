@@ -50,7 +50,8 @@ def test_resume_is_exact(tmp_path):
     straight = tmp_path / "straight"
     train("test/Tracking-v0", None, {}, seed=3, budget_seconds=60, out=str(straight), **cfg)
     resumed = tmp_path / "resumed"
-    train("test/Tracking-v0", None, {}, seed=3, budget_seconds=60, out=str(resumed), **dict(cfg, total_timesteps=16 * 32 * 2))
+    half = dict(cfg, total_timesteps=16 * 32 * 2)
+    train("test/Tracking-v0", None, {}, seed=3, budget_seconds=60, out=str(resumed), **half)
     train("test/Tracking-v0", None, {}, seed=3, budget_seconds=60, out=str(resumed), **cfg)
     a = torch.load(straight / "agent.pt", weights_only=True)["agent"]
     b = torch.load(resumed / "agent.pt", weights_only=True)["agent"]

@@ -14,6 +14,9 @@ def test_parse_overrides_reads_yaml_values():
                             "demand_distribution=poisson"]) == {
         "lead_time": 3, "holding_cost": 0.5, "lost_demand": True, "adjacency": ((1, 0), (0, 1)),
         "demand_distribution": "poisson"}
+    assert parse_overrides(["learning_rate=3e-3", "hidden=[64, 1e2]", "name=nan_policy", "horizon=None",
+                            "max_order=null"]) == {
+        "learning_rate": 0.003, "hidden": (64, 100.0), "name": "nan_policy", "horizon": None, "max_order": None}
     with pytest.raises(ValueError, match="key=value"):
         parse_overrides(["lead_time"])
 

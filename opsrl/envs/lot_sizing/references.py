@@ -1,0 +1,96 @@
+"""References of a lot-sizing instance, best first: the exact DP optimum (tiny instances), the best
+heuristic on the evaluation scenarios, the exact always-idle expectation, and the perfect-information
+MIP bound on the evaluation scenarios (weak: it knows the future, so it ranks last)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from gymnasium.utils import seeding
+
+from opsrl.envs.lot_sizing import solver
+from opsrl.envs.lot_sizing.env import LotSizing
+from opsrl.eval.reference import Reference
+
+PI_MAX_SCENARIOS = 16
+PI_TIME_LIMIT = 10.0  # seconds per scenario when no limit is given
+
+
+def dp_reference(problem: LotSizing) -> Reference | None:
+    from opsrl.envs.lot_sizing.heuristics import dp_solution
+
+    try:
+        sol = dp_solution(problem)
+    except ValueError:
+        return None
+    value = solver.dp_start_value(sol, problem.instance, bool(problem.params.random_reset))
+    return Reference(value, "optimum", "exact finite-horizon DP over (setups, stock), spec §5.3")
+
+
+def idle_reference(problem: LotSizing) -> Reference | None:
+    if problem.compat:
+        return None  # identical in compat mode, but keep the references to the clean model
+    value, _, _ = solver.idle_expected_cost(problem.instance, problem.horizon, bool(problem.params.random_reset))
+    return Reference(value, "policy", "always idle, exact expectation (spec §5.1)")
+
+
+def wait_and_see_reference(problem: LotSizing, episodes: int, seed: int, batch_size: int,
+                           time_limit: float | None = None, max_scenarios: int = PI_MAX_SCENARIOS) -> Reference | None:
+    """Mean of the perfect-information MIP dual bounds on the first evaluation scenarios (same seeds as
+    ``evaluate``). ``time_limit`` bounds the whole computation; each solve gets at most PI_TIME_LIMIT s."""
+    from opsrl.eval.evaluate import scenario_seeds
+    from opsrl.eval.stats import mean_ci95
+
+    n_max = min(episodes, max_scenarios)
+    bounds, values, start = [], [], time.perf_counter()
+    per_solve = PI_TIME_LIMIT if time_limit is None else max(min(PI_TIME_LIMIT, time_limit / n_max), 0.5)
+    for n, chunk_seed in scenario_seeds(seed, episodes, batch_size):
+        state = problem.init(n, seeding.np_random(chunk_seed)[0])
+        for b in range(n):
+            if len(bounds) >= n_max or (time_limit and time.perf_counter() - start > time_limit):
+                break
+            res = solver.wait_and_see(problem.instance, state.demand[b], state.inv[b], state.setup[b],
+                                      exclusive=problem.exclusive, time_limit=per_solve, clean=not problem.compat)
+            bounds.append(res.bound)
+            values.append(res.value)
+    if not bounds:
+        return None
+    mean, half = mean_ci95(np.array(bounds))
+    gap = float(np.mean(values) - np.mean(bounds))
+    return Reference(mean, "bound", f"perfect-information MIP (CP-SAT dual bounds) on the first {len(bounds)} "
+                     "evaluation scenarios, spec §5.4", ci95=half,
+                     extra={"scenarios": len(bounds), "mean_incumbent": float(np.mean(values)),
+                            "mean_gap": gap})
+
+
+def heuristic_reference(env_id: str, preset: str | None, overrides: dict[str, Any], episodes: int, seed: int,
+                        batch_size: int) -> Reference:
+    from opsrl.eval.evaluate import evaluate
+
+    res = evaluate("days_of_supply", env_id, preset, episodes=episodes, seed=seed, overrides=overrides,
+                   batch_size=batch_size, reference=None)
+    return Reference(res.mean_cost, "policy", "tuned days-of-supply heuristic on the evaluation scenarios",
+                     ci95=res.ci95)
+
+
+def references(problem: LotSizing, env_id: str, preset: str | None, overrides: dict[str, Any],
+               episodes: int = 100, seed: int = 0, batch_size: int = 1024, time_limit: float | None = None,
+               best_only: bool = False) -> list[Reference]:
+    refs: list[Reference] = []
+    opt = None if problem.compat else dp_reference(problem)
+    if opt is not None:
+        refs.append(opt)
+        if best_only:
+            return refs
+    refs.append(heuristic_reference(env_id, preset, overrides, episodes, seed, batch_size))
+    if best_only:
+        return refs
+    idle = idle_reference(problem)
+    if idle is not None:
+        refs.append(idle)
+    pi = wait_and_see_reference(problem, episodes, seed, batch_size, time_limit)
+    if pi is not None:
+        refs.append(pi)
+    return refs
