@@ -39,6 +39,11 @@ def _units(env) -> int:
     return int(net.n_stores) if net is not None else 1
 
 
+def _label(preset: str, overrides: dict[str, Any]) -> str:
+    """The preset name with its overrides, so two cases of one preset are told apart in tables."""
+    return preset + "".join(f" {k}={v}" for k, v in overrides.items())
+
+
 def single_env(env_id: str, preset: str, overrides: dict[str, Any], seconds: float = 2.0) -> dict[str, Any]:
     """Steps/s of one env through ``gym.make`` (all default wrappers), one fixed random action."""
     env = gym.make(env_id, preset=preset, **overrides)
@@ -52,7 +57,7 @@ def single_env(env_id: str, preset: str, overrides: dict[str, Any], seconds: flo
                 env.reset()
         steps += 1000
     elapsed = time.perf_counter() - start
-    return {"env": env_id, "preset": preset, "mode": "gym.make", "num_envs": 1,
+    return {"env": env_id, "preset": _label(preset, overrides), "mode": "gym.make", "num_envs": 1,
             "env_steps_per_s": steps / elapsed, "unit_steps_per_s": steps * _units(env) / elapsed}
 
 
@@ -68,7 +73,7 @@ def vector_env(env_id: str, preset: str, overrides: dict[str, Any], num_envs: in
             envs.step(actions)
         steps += 50
     elapsed = time.perf_counter() - start
-    return {"env": env_id, "preset": preset, "mode": "make_vec", "num_envs": num_envs,
+    return {"env": env_id, "preset": _label(preset, overrides), "mode": "make_vec", "num_envs": num_envs,
             "env_steps_per_s": steps * num_envs / elapsed,
             "unit_steps_per_s": steps * num_envs * _units(envs) / elapsed}
 

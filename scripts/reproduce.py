@@ -614,8 +614,9 @@ def main() -> None:
     ap.add_argument("--family", action="append", choices=list(FAMILIES))
     ap.add_argument("--quick", action="store_true", help="two presets per group, few episodes")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--rebuild-only", action="store_true", help="only rebuild RESULTS.md from the CSVs")
     args = ap.parse_args()
-    for family in args.family or list(FAMILIES):
+    for family in [] if args.rebuild_only else args.family or list(FAMILIES):
         command = f"python scripts/reproduce.py --family {family}" + (" --quick" if args.quick else "") \
             + (f" --seed {args.seed}" if args.seed else "")
         print(f"wrote {write_csv(family, FAMILIES[family](args.quick, args.seed), command)}")

@@ -105,18 +105,24 @@ class InventoryNetwork(Problem):
         np.fill_diagonal(cov, std**2)
         return np.linalg.cholesky(cov + 1e-12 * np.eye(len(std)))
 
-    def sample_demand(self, batch: int, rng: np.random.Generator) -> np.ndarray:
-        """Demand of whole episodes, float64 [batch, horizon, n_stores]."""
+    def sample_demand(self, batch: int, rng: np.random.Generator, out: np.ndarray | None = None) -> np.ndarray:
+        """Demand of whole episodes, float64 [batch, horizon, n_stores] (written into ``out`` if given:
+        the same draws, without a new allocation)."""
         p, net = self.params, self.network
         T, S = p.horizon, net.n_stores
         if p.demand_distribution == "poisson":
-            return rng.poisson(net.demand_mean, size=(batch, T, S)).astype(np.float64)
-        if p.demand_distribution == "series":
+            d = rng.poisson(net.demand_mean, size=(batch, T, S)).astype(np.float64)
+        elif p.demand_distribution == "series":
             pick = rng.integers(0, len(self._series), size=batch)
-            return np.ascontiguousarray(self._series[pick, :, :T].transpose(0, 2, 1))
-        d = rng.standard_normal((batch, T, S))
-        correlate_demand(d, self._cholesky, net.demand_mean, bool(p.demand_clip))
-        return d
+            d = np.ascontiguousarray(self._series[pick, :, :T].transpose(0, 2, 1))
+        else:
+            d = rng.standard_normal((batch, T, S), out=out)
+            correlate_demand(d, self._cholesky, net.demand_mean, bool(p.demand_clip))
+            return d
+        if out is None:
+            return d
+        out[...] = d
+        return out
 
     # -- transitions ----------------------------------------------------------------------------------
     def init(self, batch: int, rng: np.random.Generator) -> InventoryState:
@@ -126,6 +132,20 @@ class InventoryNetwork(Problem):
             u = rng.uniform(size=(batch, net.n_stores, net.K))
             inv[:, net.store_index, :] = u * net.demand_mean[None, :, None]
         return InventoryState(inv, np.zeros(batch, dtype=np.int64), self.sample_demand(batch, rng))
+
+    def reset_rows(self, state: InventoryState, rows: np.ndarray, rng: np.random.Generator) -> None:
+        """As :meth:`init` for the selected rows. When every env restarts at once (a fixed horizon makes
+        that the usual case) the arrays are refilled in place: same draws, no reallocation of the demand."""
+        if not rows.all():
+            super().reset_rows(state, rows, rng)
+            return
+        net = self.network
+        state.inv[...] = 0.0
+        if self.params.initial_inventory == "uniform":
+            u = rng.uniform(size=(len(rows), net.n_stores, net.K))
+            state.inv[:, net.store_index, :] = u * net.demand_mean[None, :, None]
+        state.t[...] = 0
+        self.sample_demand(len(rows), rng, out=state.demand)
 
     def step(self, state: InventoryState, actions: np.ndarray, active: np.ndarray,
              rng: np.random.Generator) -> Transition:

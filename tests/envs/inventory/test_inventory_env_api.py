@@ -210,3 +210,13 @@ def test_step_after_the_horizon_is_a_clear_error():
         env.step(np.ones(1, np.float32))
     with pytest.raises(RuntimeError, match="reset"):
         env.step(np.ones(1, np.float32))
+
+
+@pytest.mark.parametrize("preset", ["one_store_backlogged", "one_warehouse_lost_n3", "one_store_lost_sales"])
+def test_reset_of_all_rows_in_place_equals_a_fresh_init(preset):
+    problem = opsrl.make_problem(ENV_ID, preset)
+    fresh = problem.init(8, np.random.default_rng(1))
+    state = problem.init(8, np.random.default_rng(0))
+    problem.reset_rows(state, np.ones(8, dtype=bool), np.random.default_rng(1))
+    for a, b in zip(fresh, state, strict=True):
+        np.testing.assert_array_equal(a, b)
