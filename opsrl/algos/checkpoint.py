@@ -1,11 +1,13 @@
-"""Train-state files shared by every algorithm: written atomically, read with ``weights_only=True``.
+"""Run-directory files shared by every algorithm.
 
-A run directory holds ``train_state.pt`` — everything needed to continue a run exactly. It is written to a
-temporary file and renamed, so an interrupted save never leaves a half-written checkpoint behind.
+``train_state.pt`` holds everything needed to continue a run exactly; it is written to a temporary file and
+renamed, so an interrupted save never leaves a half-written checkpoint, and read with ``weights_only=True``.
+``progress.csv`` gets one row per update, appended, so a resumed run continues the same log.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 from typing import Any
 
@@ -27,3 +29,14 @@ def load_train_state(out: str) -> dict[str, Any] | None:
     if not os.path.exists(path):
         return None
     return torch.load(path, weights_only=True)
+
+
+def append_progress(out: str, row: dict[str, Any], name: str = "progress.csv") -> None:
+    """Append ``row`` to ``out/progress.csv`` (header written with the first row)."""
+    path = os.path.join(out, name)
+    new = not os.path.exists(path)
+    with open(path, "a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)

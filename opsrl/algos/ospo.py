@@ -55,7 +55,6 @@ generators: running the same command again resumes) and ``progress.csv``. Everyt
 from __future__ import annotations
 
 import copy
-import csv
 import dataclasses
 import json
 import os
@@ -66,7 +65,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from opsrl.algos.checkpoint import load_train_state, save_train_state
+from opsrl.algos.checkpoint import append_progress, load_train_state, save_train_state
 from opsrl.algos.ppo import config_from
 from opsrl.core.env import BatchedVectorEnv
 from opsrl.envs.ride_sharing.signals import group_advantage, reward_to_go
@@ -399,16 +398,10 @@ class OSPO:
         return self.summary()
 
     def log(self, row: dict[str, Any]) -> None:
-        path = os.path.join(self.out, "progress.csv")
-        row = {"iteration": self.iteration, "episodes": self.iteration * self.config.num_envs,
-               "seconds": round(self.elapsed, 3),
-               **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}}
-        new = not os.path.exists(path)
-        with open(path, "a", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(row))
-            if new:
-                w.writeheader()
-            w.writerow(row)
+        append_progress(self.out, {
+            "iteration": self.iteration, "episodes": self.iteration * self.config.num_envs,
+            "seconds": round(self.elapsed, 3),
+            **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}})
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"iterations": self.iteration, "episodes": self.iteration * self.config.num_envs,

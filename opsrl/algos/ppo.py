@@ -19,7 +19,6 @@ the same command again resumes from ``train_state.pt``; all files load with ``we
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import os
@@ -30,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from opsrl.algos.checkpoint import load_train_state, save_train_state
+from opsrl.algos.checkpoint import append_progress, load_train_state, save_train_state
 from opsrl.core.env import BatchedVectorEnv, load_object
 from opsrl.policies.base import CHECKPOINT_FILE, Policy
 from opsrl.policies.mlp import make_mlp_agent
@@ -316,16 +315,10 @@ class PPO:
         return f"step {self.global_step:,} return {ret:.1f}"
 
     def log(self, stats: dict[str, float]) -> None:
-        path = os.path.join(self.out, "progress.csv")
-        row = {"update": self.update_idx, "global_step": self.global_step, "seconds": round(self.elapsed, 3),
-               "episode_return": float(np.mean(self.recent_returns[-20:])) if self.recent_returns else "",
-               **{k: round(v, 6) for k, v in stats.items()}}
-        new = not os.path.exists(path)
-        with open(path, "a", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(row))
-            if new:
-                w.writeheader()
-            w.writerow(row)
+        append_progress(self.out, {
+            "update": self.update_idx, "global_step": self.global_step, "seconds": round(self.elapsed, 3),
+            "episode_return": float(np.mean(self.recent_returns[-20:])) if self.recent_returns else "",
+            **{k: round(v, 6) for k, v in stats.items()}})
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"updates": self.update_idx, "global_step": self.global_step,

@@ -14,6 +14,7 @@ they found: in the bandit form as the joint action, in the sequential form knob 
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import numpy as np
@@ -34,8 +35,9 @@ class ConfigPolicy(Policy):
         self._config: np.ndarray | None = None
         self.info: dict[str, Any] = {}
 
+    @abc.abstractmethod
     def choose(self) -> np.ndarray:
-        raise NotImplementedError
+        """The configuration (10 knob indices) this policy proposes."""
 
     @property
     def config(self) -> np.ndarray:

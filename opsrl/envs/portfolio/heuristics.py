@@ -23,6 +23,7 @@ future.
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import numpy as np
@@ -50,8 +51,9 @@ class WeightPolicy(Policy):
     def act(self, obs: Any, info: dict[str, Any]) -> np.ndarray:
         return self.problem.weights_to_action(self.weights(self.state()))
 
-    def weights(self, state) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def weights(self, state) -> np.ndarray:
+        """Target weights (cash first) for every env of ``state``."""
 
     def risky(self, x: np.ndarray) -> np.ndarray:
         """Weights over the risky assets -> weights over cash + assets (cash 0)."""
@@ -98,8 +100,9 @@ class _PerDatePolicy(WeightPolicy):
         first = max(1, d - L_EST + 1)
         return self.problem.rel[first:d + 1, 1:] - 1.0
 
-    def solve(self, d: int) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def solve(self, d: int) -> np.ndarray:
+        """Risky-asset weights from the data up to row ``d``."""
 
 
 class MinVariancePolicy(_PerDatePolicy):
@@ -143,8 +146,9 @@ class _OnlinePolicy(WeightPolicy):
             self.b[go] = self.update(self.b[go], state.d[go])
         return self.risky(self.b)
 
-    def update(self, b: np.ndarray, d: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def update(self, b: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """The next portfolios ``b`` of the envs at rows ``d``."""
 
 
 class EGPolicy(_OnlinePolicy):

@@ -31,6 +31,7 @@ vehicle the policy leaves idle can still receive a leftover order; with ``"ident
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import numpy as np
@@ -131,8 +132,9 @@ class DispatchPolicy(Policy):
             raise ValueError(f"candidate_k must be an integer >= 1 or None, got {candidate_k!r}")
         self.candidate_k = None if candidate_k is None else int(candidate_k)
 
+    @abc.abstractmethod
     def choose(self, problem: RideSharing, state, b: int) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
+        """The (vehicle, order-slot) pairs this heuristic matches in env ``b``."""
 
     def act(self, obs: Any, info: dict[str, Any]) -> np.ndarray:
         problem, state = env_state(self.env)
