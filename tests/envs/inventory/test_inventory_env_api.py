@@ -12,6 +12,7 @@ from gymnasium.utils.env_checker import check_env
 
 import opsrl
 from opsrl.core.errors import ParameterError
+from opsrl.testing import assert_single_env_matches_vector
 
 ENV_ID = "opsrl/InventoryNetwork-v0"
 PRESETS = opsrl.list_presets(ENV_ID)
@@ -62,17 +63,7 @@ def test_same_seed_same_trajectory_single_and_vector(preset):
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, rollout_single(preset, 8))
     # the single env is the batch of one: same seed, same trajectory as make_vec(num_envs=1)
-    env = gym.make(ENV_ID, preset=preset)
-    vec = gym.make_vec(ENV_ID, num_envs=1, preset=preset)
-    o1, _ = env.reset(seed=3)
-    o2, _ = vec.reset(seed=3)
-    np.testing.assert_array_equal(o1, o2[0])
-    for _ in range(20):
-        act = env.action_space.sample()
-        o1, r1, *_ = env.step(act)
-        o2, r2, *_ = vec.step(act[None])
-        np.testing.assert_array_equal(o1, o2[0])
-        assert r1 == r2[0]
+    assert_single_env_matches_vector(ENV_ID, preset, steps=20)
 
 
 def test_vector_env_is_native_and_deterministic():

@@ -15,6 +15,7 @@ from gymnasium.utils.env_checker import check_env
 import opsrl
 from opsrl.core.errors import ParameterError
 from opsrl.envs.lot_sizing.params import INSTANCE_DIR, PDPPO_SIZES, LotSizingParams, write_reference_json
+from opsrl.testing import assert_single_env_matches_vector
 
 ENV_ID = "opsrl/LotSizing-v0"
 PRESETS = opsrl.list_presets(ENV_ID)
@@ -142,17 +143,8 @@ def test_same_seed_same_trajectory_single_and_vector(preset):
     a, b = rollout_single(preset, 7), rollout_single(preset, 7)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, rollout_single(preset, 8))
-    env = gym.make(ENV_ID, preset=preset)
-    vec = gym.make_vec(ENV_ID, num_envs=1, preset=preset)
-    o1, _ = env.reset(seed=3)
-    o2, _ = vec.reset(seed=3)
-    np.testing.assert_array_equal(o1, o2[0])
-    for _ in range(env.unwrapped.problem.horizon):
-        act = env.action_space.sample()
-        o1, r1, t1, *_ = env.step(act)
-        o2, r2, t2, *_ = vec.step(act[None])
-        np.testing.assert_array_equal(o1, o2[0])
-        assert r1 == r2[0] and t1 == t2[0]
+    horizon = gym.make(ENV_ID, preset=preset).unwrapped.problem.horizon
+    assert_single_env_matches_vector(ENV_ID, preset, steps=horizon)
 
 
 def test_vector_env_is_native_and_parallel_driver_matches_serial():
