@@ -1,18 +1,26 @@
-"""Hindsight Differentiable Policy Optimization (HDPO) for inventory networks (spec ``inventory.md`` §6.1).
+"""Hindsight Differentiable Policy Optimization (HDPO): the family-neutral training loop.
 
-HDPO is plain stochastic gradient descent on a sample-average approximation of the expected cost:
+HDPO is plain stochastic gradient descent on a sample-average approximation of the expected cost, for
+problems whose exogenous randomness (demand, prices) can be drawn in advance and whose dynamics have a
+differentiable torch twin:
 
-1. Draw fixed **scenario sets** once — train (``n_train`` × 50 periods), dev (100 periods) and test
-   (``test_horizon`` periods) — from the environment's own ``InventoryNetwork.init`` (start inventories
-   and the whole demand path) with fixed seeds that do not depend on the training seed.
-2. Each epoch shuffles the train scenarios into mini-batches. For a mini-batch, unroll the policy
-   through the differentiable torch twin of the dynamics (:mod:`opsrl.envs.inventory.torch_dynamics`)
-   for all periods, average the cost per period per store, and back-propagate through the whole
-   trajectory (full BPTT: no critic, no baseline, no score function, a deterministic policy). Adam.
-   Gradient-norm clipping for GNNs.
-3. Every ``dev_every`` epochs evaluate the dev set (warm-up periods excluded; Poisson orders rounded to
-   integers as at evaluation); keep the best-dev weights; stop after ``patience`` epochs without a dev
-   improvement, at ``max_epochs``, or when the time budget is spent. The best-dev weights are the policy.
+1. Draw fixed **scenario sets** once — train, dev and (where the family has one) test — with seeds that
+   do not depend on the training seed, so runs with different seeds share their scenarios.
+2. Each epoch shuffles the train scenarios into mini-batches. For a mini-batch, unroll the deterministic
+   policy through the torch twin for the whole episode, average the cost, and back-propagate through the
+   trajectory (full BPTT: no critic, no baseline, no score function). Adam; optional gradient-norm clipping.
+3. Every ``dev_every`` epochs evaluate the dev set; keep the best-dev weights; stop after ``patience``
+   epochs without a dev improvement, at ``max_epochs``, or when the time budget is spent. The best-dev
+   weights are the policy.
+
+What differs between families lives in an :class:`HDPOAdapter` (how to draw scenarios, roll out the twin
+and compute the cost, build the policy network, save it for ``opsrl eval --policy DIR``); the loop below
+(Adam, early stopping, clipping, log, learning curve, progress bar, resumable checkpoint, manifest,
+summary) is shared:
+
+* inventory networks (spec ``inventory.md`` §6.1): :mod:`opsrl.algos.hdpo_inventory`;
+* portfolios (spec ``portfolio.md`` §4, §6, the Jiang-style direct policy gradient):
+  :mod:`opsrl.algos.hdpo_portfolio`.
 
 Run it from the command line::
 
@@ -20,23 +28,24 @@ Run it from the command line::
         --budget-seconds 120 --out runs/hdpo_lost [--option policy=gnn --option lr=1e-3 ...]
     opsrl eval --env opsrl/InventoryNetwork-v0 --preset one_store_lost_sales --policy runs/hdpo_lost
 
-The output directory holds ``opsrl_policy.json`` + ``policy.pt`` (the best-dev policy, loaded by
-:func:`opsrl.policies.inventory.load_policy`), ``train_state.pt`` (everything needed to resume:
-current and best weights, Adam state, counters), ``log.csv`` (one row per dev evaluation) and
-``learning_curve.png``. Interrupting the run (Ctrl-C or the budget) and re-running the same command
-resumes from the last checkpoint: the epoch counter, the optimizer, the best policy and the log continue,
-and the shuffling order of each epoch is a function of ``(seed, epoch)``, so a resumed run computes the
-same updates as an uninterrupted one.
+The output directory holds ``opsrl_policy.json`` + ``policy.pt`` (the best-dev policy, loaded by the
+family's loader named in the manifest), ``train_state.pt`` (everything needed to resume: current and best
+weights, Adam state, counters), ``log.csv`` (one row per dev evaluation) and ``learning_curve.png``.
+Interrupting the run (Ctrl-C or the budget) and re-running the same command resumes from the last
+checkpoint: the epoch counter, the optimizer, the best policy and the log continue, and the shuffling order
+of each epoch is a function of ``(seed, epoch)``, so a resumed run computes the same updates as an
+uninterrupted one.
 """
 
 from __future__ import annotations
 
+import abc
 import csv
 import dataclasses
 import math
 import os
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -45,66 +54,41 @@ import numpy as np
 import torch
 
 from opsrl.algos.checkpoint import load_train_state, save_train_state
-from opsrl.envs.inventory.env import InventoryNetwork
-from opsrl.envs.inventory.torch_dynamics import TorchNetwork, rollout
-from opsrl.policies.inventory import build_module, default_architecture, save_policy
-from opsrl.registration import make_problem
+from opsrl.core.env import load_object
 
 LOG_FILE = "log.csv"
 PLOT_FILE = "learning_curve.png"
 LOG_FIELDS = ["epoch", "step", "seconds", "train_cost", "dev_cost", "best_dev", "dev_gap_pct", "grad_norm", "lr"]
 
-# Learning rates per setting: the spec's (§6.1) except for networks of independent stores, where its
-# 3e-3 (grid up to 1e-2) needs ~1,400 steps to a 1% gap; 3e-2 gets there in ~100–200 steps, which is what
-# a CPU affords (the best-dev checkpoint guards against the noisier tail).
-DEFAULT_LR = {"one_store": 3e-2, "stores": 3e-2, "serial": 1e-2, "warehouse": 3e-4, "transshipment": 1e-4,
-              "gnn": 1e-3}
+ADAPTERS: dict[str, str] = {
+    "opsrl/InventoryNetwork-v0": "opsrl.algos.hdpo_inventory:InventoryHDPO",
+    "opsrl/Portfolio-v0": "opsrl.algos.hdpo_portfolio:PortfolioHDPO",
+}
+"""Environment id -> its :class:`HDPOAdapter` (only families with a differentiable twin)."""
 
 
 @dataclasses.dataclass
 class HDPOConfig:
-    """Options of :func:`train` (``opsrl train hdpo --option KEY=VALUE``). ``None`` = the spec's
-    per-setting default, resolved by :meth:`resolve`."""
+    """Options shared by every family (``opsrl train hdpo --option KEY=VALUE``); each adapter extends it with
+    its own fields and defaults. ``None`` = the family's default, resolved by the adapter."""
 
-    policy: str = "mlp"
-    """``mlp`` (the vanilla network of the setting) or ``gnn`` (the supply-chain GNN)."""
-    hidden: tuple[int, ...] | None = None
-    """MLP hidden widths; default per setting (:func:`opsrl.policies.inventory.default_architecture`)."""
-    gnn_dim: int = 32
-    """GNN embedding width (every GNN MLP has 2 layers of this width)."""
-    gnn_steps: int | None = None
-    """GNN message-passing steps; default ``n_echelons + 1`` on chains, 2 for many warehouses, else 1."""
     lr: float | None = None
-    """Adam learning rate; default per setting (``DEFAULT_LR``): independent stores 3e-2 (spec: 3e-3), serial
-    1e-2, warehouse 3e-4, transshipment 1e-4, GNN 1e-3 (spec §6.1)."""
+    """Adam learning rate; default per family (and setting)."""
     batch: int = 1024
-    """Mini-batch of scenarios per gradient step (spec: 8,192 one store/serial, 1,024 networks)."""
+    """Mini-batch of scenarios per gradient step."""
     n_train: int = 8192
-    """Training scenarios (the SAA sample). Spec: 32,768 (one store, serial, transshipment), 8,192
-    (warehouses); GNN studies 128 / 1,024 / 8,192."""
+    """Training scenarios (the SAA sample)."""
     n_dev: int = 2048
-    """Dev store-scenarios: ``max(256, n_dev // n_stores)`` scenarios (per-store averaging does the rest)."""
-    n_test: int = 2048
-    """Test store-scenarios, like ``n_dev``; 0 skips the final test evaluation."""
-    train_horizon: int = 50
-    train_warmup: int = 30
-    """Training episodes: periods, and periods excluded from the *reported* train cost (gradients use all)."""
-    dev_horizon: int = 100
-    dev_warmup: int = 60
-    test_horizon: int = 1000
-    test_warmup: int = 300
-    """Test episodes (spec: 5,000 / 3,000 on a GPU)."""
+    """Dev scenarios (the family may interpret it, e.g. per store)."""
     max_epochs: int = 20000
     dev_every: int = 1
     """Dev evaluation (and checkpoint) every this many epochs."""
     patience: int = 500
     """Early stopping: epochs without a dev improvement."""
     grad_clip: float | None = None
-    """Gradient-norm clipping; default 1.0 for the GNN, none for MLPs (spec §6.1)."""
+    """Gradient-norm clipping (None: the family's default)."""
     data_seed: int = 57
-    test_seed: int = 65
-    """Seeds of the scenario sets (the reference's train/dev and test demand seeds), independent of the
-    training seed, so runs with different seeds share their scenarios."""
+    """Seed of the train and dev scenario sets, independent of the training seed."""
     dtype: str = "float32"
     """``float32`` (fast) or ``float64``."""
     threads: int = 1
@@ -115,9 +99,17 @@ class HDPOConfig:
     resume: bool = True
     """Resume from ``out/train_state.pt`` if it exists (the configuration must match)."""
 
-    # Fields that may change between an interrupted run and its resumption.
-    RESUMABLE = ("max_epochs", "patience", "progress", "resume", "threads", "n_test", "test_horizon",
-                 "test_warmup")
+    # Fields that may change between an interrupted run and its resumption (families add theirs).
+    RESUMABLE: ClassVar[tuple[str, ...]] = ("max_epochs", "patience", "progress", "resume", "threads")
+    POSITIVE_INTS: ClassVar[tuple[str, ...]] = (
+        "batch",
+        "n_train",
+        "n_dev",
+        "max_epochs",
+        "dev_every",
+        "patience",
+        "threads",
+    )
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> HDPOConfig:
@@ -126,89 +118,100 @@ class HDPOConfig:
         if unknown:
             raise ValueError(f"unknown hdpo option(s) {unknown}; valid: {', '.join(sorted(names))}")
         cfg = cls(**options)
-        if cfg.policy not in ("mlp", "gnn"):
-            raise ValueError(f"policy={cfg.policy!r} is invalid: must be 'mlp' or 'gnn'")
-        if cfg.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype={cfg.dtype!r} is invalid: must be 'float32' or 'float64'")
-        for name in ("batch", "n_train", "n_dev", "train_horizon", "dev_horizon", "max_epochs", "dev_every",
-                     "patience", "threads"):
-            if not (isinstance(getattr(cfg, name), int) and getattr(cfg, name) >= 1):
-                raise ValueError(f"{name}={getattr(cfg, name)!r} is invalid: must be an integer >= 1")
-        for name, horizon in (("train_warmup", cfg.train_horizon), ("dev_warmup", cfg.dev_horizon),
-                              ("test_warmup", cfg.test_horizon)):
-            if not 0 <= getattr(cfg, name) < horizon:
-                raise ValueError(f"{name}={getattr(cfg, name)!r} is invalid: must be in [0, {horizon})")
-        if cfg.lr is not None and not cfg.lr > 0:
-            raise ValueError(f"lr={cfg.lr!r} is invalid: must be > 0")
-        if cfg.hidden is not None:
-            cfg.hidden = (cfg.hidden,) if isinstance(cfg.hidden, int) else tuple(int(h) for h in cfg.hidden)
+        cfg.validate()
         return cfg
 
-    def resolve(self, problem: InventoryNetwork) -> tuple[dict[str, Any], float, float | None]:
-        """The architecture, learning rate and gradient clip for ``problem``."""
-        net = problem.network
-        arch = default_architecture(net, self.policy)
-        if self.policy == "gnn":
-            arch["dim"] = self.gnn_dim
-            if self.gnn_steps is not None:
-                arch["steps"] = int(self.gnn_steps)
-        elif self.hidden is not None:
-            arch["hidden"] = list(self.hidden)
-        lr = self.lr if self.lr is not None else DEFAULT_LR["gnn" if self.policy == "gnn" else setting(problem)]
-        clip = self.grad_clip if self.grad_clip is not None else (1.0 if self.policy == "gnn" else None)
-        return arch, float(lr), clip
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the field; subclasses check their own fields, then call this."""
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype={self.dtype!r} is invalid: must be 'float32' or 'float64'")
+        for name in self.POSITIVE_INTS:
+            v = getattr(self, name)
+            if not (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+                raise ValueError(f"{name}={v!r} is invalid: must be an integer >= 1")
+        if self.lr is not None and not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ValueError(f"lr={self.lr!r} is invalid: must be > 0")
+        if self.grad_clip is not None and not (isinstance(self.grad_clip, (int, float)) and self.grad_clip > 0):
+            raise ValueError(f"grad_clip={self.grad_clip!r} is invalid: must be > 0 or None")
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["hidden"] = None if self.hidden is None else list(self.hidden)
-        return d
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return torch.float32 if self.dtype == "float32" else torch.float64
 
 
-def setting(problem: InventoryNetwork) -> str:
-    """``one_store``, ``stores``, ``serial``, ``transshipment`` or ``warehouse`` (for default learning rates)."""
-    net = problem.network
-    if net.n_nodes == net.n_stores:
-        return "one_store" if net.n_stores == 1 else "stores"
-    if net.n_stores == 1:
-        return "serial"
-    return "transshipment" if not net.holds_stock.all() else "warehouse"
-
-
-# -- scenario sets ----------------------------------------------------------------------------------------
 @dataclasses.dataclass
-class Scenarios:
-    """Start inventories ``inv [n, N, K]`` and demand paths ``demand [n, T, S]`` of one fixed set."""
+class Yardstick:
+    """A number to compare the dev cost with: the instance's optimum or bound (``gap=True``: the log reports
+    the gap in %, and the time to a 1% gap), or a baseline's dev cost (``gap=False``: plotted only)."""
 
-    inv: torch.Tensor
-    demand: torch.Tensor
-    warmup: int
-
-    def __len__(self) -> int:
-        return self.inv.shape[0]
+    value: float
+    source: str
+    gap: bool = True
 
 
-def draw_scenarios(env_id: str, preset: str | None, overrides: dict[str, Any], n: int, horizon: int, warmup: int,
-                   seed: tuple[int, ...], net: TorchNetwork) -> Scenarios:
-    """``n`` episodes of ``horizon`` periods from the environment's own ``init`` (its start-state and
-    demand distributions) with a fixed seed."""
-    problem = make_problem(env_id, preset, **{**overrides, "horizon": horizon, "warmup": warmup})
-    state = problem.init(n, np.random.default_rng(np.random.SeedSequence(list(seed))))
-    return Scenarios(net.as_tensor(state.inv), net.as_tensor(state.demand), warmup)
+class HDPOAdapter(abc.ABC):
+    """The per-family part of HDPO. ``__init__(env_id, preset, overrides, cfg)`` builds the instance and the
+    scenario sets and sets ``problem``, ``architecture`` (plain data), ``lr``, ``clip``, ``train_set`` and
+    ``dev_set`` (anything with ``len``; the loop indexes the train set by mini-batches of row indices)."""
+
+    config_type: ClassVar[type[HDPOConfig]] = HDPOConfig
+    cost_label: ClassVar[str] = "cost"
+
+    problem: Any
+    architecture: dict[str, Any]
+    lr: float
+    clip: float | None
+    train_set: Any
+    dev_set: Any
+
+    @abc.abstractmethod
+    def build_module(self) -> torch.nn.Module:
+        """A freshly initialised policy network (in the configured dtype)."""
+
+    @abc.abstractmethod
+    def train_loss(self, module: torch.nn.Module, idx: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """(differentiable loss of the train scenarios ``idx``, the train cost to log)."""
+
+    @abc.abstractmethod
+    def evaluate(self, module: torch.nn.Module, data: Any) -> np.ndarray:
+        """Cost of each scenario of ``data`` under ``module``, without gradients (lower is better)."""
+
+    @abc.abstractmethod
+    def save_policy(self, out: str, module: torch.nn.Module, meta: dict[str, Any]) -> None:
+        """Write ``policy.pt`` and the ``opsrl_policy.json`` manifest (``meta`` = the run's plain data)."""
+
+    def reference(self) -> Yardstick | None:
+        """The yardstick of the dev cost, if any."""
+        return None
+
+    def test_summary(self, module: torch.nn.Module) -> dict[str, Any]:
+        """Keys added to the summary after training (e.g. a test-set cost); none by default."""
+        return {}
+
+    def summary(self) -> dict[str, Any]:
+        """Keys describing the run's setting, added to the summary."""
+        return {}
+
+    def title(self) -> str:
+        return f"HDPO ({self.architecture.get('kind', '')})"
+
+    @property
+    def name(self) -> str:
+        return f"hdpo-{self.architecture.get('kind', 'policy')}"
 
 
-def evaluate_cost(module: torch.nn.Module, net: TorchNetwork, data: Scenarios, round_orders: bool,
-                  chunk: int = 8192) -> np.ndarray:
-    """Cost per period per store of each scenario after the warm-up, without gradients."""
-    out = []
-    policy_fn = (lambda inv, t: torch.round(module(inv))) if round_orders else (lambda inv, t: module(inv))
-    with torch.no_grad():
-        for start in range(0, len(data), chunk):
-            costs = rollout(net, data.inv[start:start + chunk], data.demand[start:start + chunk], policy_fn)
-            out.append((costs[:, data.warmup:].mean(dim=1) / net.n_stores).double().numpy())
-    return np.concatenate(out)
+def adapter_for(env_id: str) -> type[HDPOAdapter]:
+    if env_id not in ADAPTERS:
+        raise ValueError(
+            f"hdpo needs a differentiable twin of the dynamics: only {', '.join(ADAPTERS)} have one, not {env_id}"
+        )
+    return load_object(ADAPTERS[env_id])
 
 
-# -- checkpoints ----------------------------------------------------------------------------------------
+# -- log and plot ---------------------------------------------------------------------------------------
 def _read_log(out: str, last_epoch: int) -> list[dict[str, str]]:
     """Log rows up to ``last_epoch`` (rows written after the last checkpoint are dropped on resume)."""
     path = os.path.join(out, LOG_FILE)
@@ -227,7 +230,15 @@ def _write_log(out: str, rows: list[dict[str, Any]]) -> None:
     os.replace(tmp, os.path.join(out, LOG_FILE))
 
 
-def plot_learning_curve(out: str, rows: list[dict[str, Any]], reference: float | None, title: str) -> str:
+def plot_learning_curve(
+    out: str,
+    rows: list[dict[str, Any]],
+    reference: float | None,
+    title: str,
+    ylabel: str = "cost per period per store",
+    zoom: bool = True,
+    reference_label: str = "reference",
+) -> str:
     """Train and dev cost per gradient step (and the reference), written to ``out/learning_curve.png``."""
     import matplotlib
 
@@ -239,12 +250,13 @@ def plot_learning_curve(out: str, rows: list[dict[str, Any]], reference: float |
     ax.plot(steps, [float(r["train_cost"]) for r in rows], label="train (mini-batches since last dev)", alpha=0.6)
     ax.plot(steps, [float(r["dev_cost"]) for r in rows], label="dev")
     if reference is not None:
-        ax.axhline(reference, color="#c44e52", ls="--", label=f"reference {reference:.3f}")
-        lo = reference * 0.98
-        hi = max([float(r["dev_cost"]) for r in rows[len(rows) // 5:]] + [reference * 1.1])
-        ax.set_ylim(lo, hi)
+        ax.axhline(reference, color="#c44e52", ls="--", label=f"{reference_label} {reference:.3f}")
+        if zoom:  # costs near a positive optimum: zoom in on the last 80% of the curve
+            lo = reference * 0.98
+            hi = max([float(r["dev_cost"]) for r in rows[len(rows) // 5 :]] + [reference * 1.1])
+            ax.set_ylim(lo, hi)
     ax.set_xlabel("gradient step")
-    ax.set_ylabel("cost per period per store")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
@@ -252,17 +264,6 @@ def plot_learning_curve(out: str, rows: list[dict[str, Any]], reference: float |
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
-
-
-def _exact_reference(problem: InventoryNetwork) -> tuple[float | None, str]:
-    """The instance's known optimum or bound (closed forms and tables only; no simulation)."""
-    from opsrl.envs.inventory.references import exact_references
-
-    try:
-        refs = exact_references(problem)
-    except Exception:  # a reference is a convenience for the log; training never depends on it
-        return None, ""
-    return (refs[0].value, f"{refs[0].kind}: {refs[0].source}") if refs else (None, "")
 
 
 class _Progress:
@@ -274,8 +275,14 @@ class _Progress:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self.bar = Progress(TextColumn("hdpo"), BarColumn(), TextColumn("{task.description}"),
-                                TimeElapsedColumn(), console=Console(stderr=True), transient=False)
+            self.bar = Progress(
+                TextColumn("hdpo"),
+                BarColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
             self.task = self.bar.add_task("", total=total, completed=done)
             self.bar.start()
 
@@ -289,73 +296,97 @@ class _Progress:
 
 
 # -- training -------------------------------------------------------------------------------------------
-def train(env_id: str, preset: str | None, overrides: dict[str, Any], seed: int = 0, budget_seconds: float = 600.0,
-          out: str = "runs/hdpo", **options: Any) -> dict[str, Any]:
-    """Train an HDPO policy on one inventory instance and write the checkpoint directory ``out``.
+def train(
+    env_id: str,
+    preset: str | None,
+    overrides: dict[str, Any],
+    seed: int = 0,
+    budget_seconds: float = 600.0,
+    out: str = "runs/hdpo",
+    **options: Any,
+) -> dict[str, Any]:
+    """Train an HDPO policy on one instance and write the checkpoint directory ``out``.
 
     Args:
-        env_id, preset, overrides: the instance (``opsrl/InventoryNetwork-v0`` presets).
+        env_id, preset, overrides: the instance (``opsrl/InventoryNetwork-v0`` or ``opsrl/Portfolio-v0``).
         seed: seeds the network initialisation and the mini-batch order (not the scenarios).
         budget_seconds: wall-clock budget of this invocation for training (dev evaluations included;
             the final test evaluation is not). Re-running resumes and spends a new budget.
         out: checkpoint directory (created; resumed from if it holds a run of the same configuration).
-        **options: :class:`HDPOConfig` fields.
+        **options: fields of the family's config (:class:`HDPOConfig` and the adapter's extension).
 
     Returns:
         A summary: epochs, steps, seconds (cumulative over resumptions), best dev cost and its epoch, the
-        test cost ± 95% CI of the best policy, the exact reference and gaps where known, the time to a 1%
-        dev gap, why training stopped, and the paths written.
+        yardstick and gaps where known, the time to a 1% dev gap, why training stopped, the family's test
+        figures (if any), and the paths written.
     """
-    cfg = HDPOConfig.from_options(dict(options))
+    adapter_type = adapter_for(env_id)
+    cfg = adapter_type.config_type.from_options(dict(options))
     start_wall = time.perf_counter()
     threads = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)
-    # ELU of very negative pre-activations (an untrained network on large inventories) underflows to
+    # ELU of very negative pre-activations (e.g. an untrained network on large inventories) underflows to
     # denormal floats, which are ~100× slower on x86: flush them to zero while training.
     torch.set_flush_denormal(True)
     try:
-        return _train(env_id, preset, dict(overrides or {}), int(seed), float(budget_seconds), out, cfg, start_wall)
+        adapter = adapter_type(env_id, preset, dict(overrides or {}), cfg)
+        return _train(
+            adapter, env_id, preset, dict(overrides or {}), int(seed), float(budget_seconds), out, cfg, start_wall
+        )
     finally:
         torch.set_num_threads(threads)
         torch.set_flush_denormal(False)
 
 
-def _train(env_id: str, preset: str | None, overrides: dict[str, Any], seed: int, budget: float, out: str,
-           cfg: HDPOConfig, start_wall: float) -> dict[str, Any]:
-    problem = make_problem(env_id, preset, **overrides)
-    if not isinstance(problem, InventoryNetwork):
-        raise ValueError(f"hdpo needs a differentiable twin of the dynamics: only opsrl/InventoryNetwork-v0 "
-                         f"has one, not {env_id}")
-    if problem.params.demand_distribution == "series":  # needs the time-window split of spec §3.3
-        raise ValueError("hdpo: demand_distribution='series' (real data) is not supported yet")
-    arch, lr, clip = cfg.resolve(problem)
-    dtype = torch.float32 if cfg.dtype == "float32" else torch.float64
-    net = TorchNetwork(problem.network, dtype=dtype)
-    round_orders = problem.params.demand_distribution == "poisson"
-    S = net.n_stores
-    n_dev = max(256, cfg.n_dev // S)
-    train_set = draw_scenarios(env_id, preset, overrides, cfg.n_train, cfg.train_horizon, cfg.train_warmup,
-                               (cfg.data_seed, 0), net)
-    dev_set = draw_scenarios(env_id, preset, overrides, n_dev, cfg.dev_horizon, cfg.dev_warmup,
-                             (cfg.data_seed, 1), net)
-    reference, ref_source = _exact_reference(problem)
+def _train(
+    adapter: HDPOAdapter,
+    env_id: str,
+    preset: str | None,
+    overrides: dict[str, Any],
+    seed: int,
+    budget: float,
+    out: str,
+    cfg: HDPOConfig,
+    start_wall: float,
+) -> dict[str, Any]:
+    arch, lr, clip = adapter.architecture, adapter.lr, adapter.clip
+    train_set = adapter.train_set
+    yard = adapter.reference()
+    reference = yard.value if yard is not None else None
+    gap_ref = reference if yard is not None and yard.gap else None
 
     torch.manual_seed(seed)
-    module = build_module(problem, arch).to(dtype)
+    module = adapter.build_module()
     optimizer = torch.optim.Adam(module.parameters(), lr=lr)
-    identity = {"env_id": env_id, "preset": preset, "overrides": overrides, "seed": seed,
-                "config": {k: v for k, v in cfg.to_dict().items() if k not in HDPOConfig.RESUMABLE},
-                "architecture": arch, "lr": lr}
+    identity = {
+        "env_id": env_id,
+        "preset": preset,
+        "overrides": overrides,
+        "seed": seed,
+        "config": {k: v for k, v in cfg.to_dict().items() if k not in cfg.RESUMABLE},
+        "architecture": arch,
+        "lr": lr,
+    }
     os.makedirs(out, exist_ok=True)
-    progress_state = {"epoch": 0, "step": 0, "seconds": 0.0, "best_dev": math.inf, "best_epoch": 0,
-                      "seconds_to_1pct": None, "stopped": None, "batch_in_epoch": 0}
+    progress_state = {
+        "epoch": 0,
+        "step": 0,
+        "seconds": 0.0,
+        "best_dev": math.inf,
+        "best_epoch": 0,
+        "seconds_to_1pct": None,
+        "stopped": None,
+        "batch_in_epoch": 0,
+    }
     best_weights = {k: v.clone() for k, v in module.state_dict().items()}
     resumed = False
     saved = load_train_state(out) if cfg.resume else None
     if saved is not None:
         if saved["identity"] != _plain(identity):
-            raise ValueError(f"{out} holds a different hdpo run ({saved['identity']}); use another --out or "
-                             "--option resume=false to start over")
+            raise ValueError(
+                f"{out} holds a different hdpo run ({saved['identity']}); use another --out or "
+                "--option resume=false to start over"
+            )
         module.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         best_weights = saved["best_model"]
@@ -363,32 +394,64 @@ def _train(env_id: str, preset: str | None, overrides: dict[str, Any], seed: int
         resumed = True
     log_rows = _read_log(out, progress_state["epoch"]) if resumed else []
 
-    def checkpoint() -> None:
-        save_train_state(out, {"identity": _plain(identity), "model": module.state_dict(),
-                          "optimizer": optimizer.state_dict(), "best_model": best_weights,
-                          "progress": dict(progress_state)})
-        _write_log(out, log_rows)
-        best = build_module(problem, arch).to(dtype)
+    def best_module() -> torch.nn.Module:
+        best = adapter.build_module()
         best.load_state_dict(best_weights)
-        save_policy(out, best, arch, round_orders,
-                    {"algo": "hdpo", "name": f"hdpo-{arch['kind']}", "env_id": env_id, "preset": preset,
-                     "overrides": overrides, "seed": seed, "config": cfg.to_dict(), "lr": lr,
-                     "best_dev": progress_state["best_dev"], "best_epoch": progress_state["best_epoch"],
-                     "epoch": progress_state["epoch"], "step": progress_state["step"]})
+        return best
+
+    def checkpoint() -> None:
+        save_train_state(
+            out,
+            {
+                "identity": _plain(identity),
+                "model": module.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "best_model": best_weights,
+                "progress": dict(progress_state),
+            },
+        )
+        _write_log(out, log_rows)
+        adapter.save_policy(
+            out,
+            best_module(),
+            {
+                "algo": "hdpo",
+                "name": adapter.name,
+                "env_id": env_id,
+                "preset": preset,
+                "overrides": overrides,
+                "seed": seed,
+                "config": cfg.to_dict(),
+                "lr": lr,
+                "best_dev": progress_state["best_dev"],
+                "best_epoch": progress_state["best_epoch"],
+                "epoch": progress_state["epoch"],
+                "step": progress_state["step"],
+            },
+        )
 
     def dev_eval(train_cost: float, grad_norm: float) -> None:
-        dev = float(evaluate_cost(module, net, dev_set, round_orders).mean())
+        dev = float(adapter.evaluate(module, adapter.dev_set).mean())
         ps = progress_state
         if dev < ps["best_dev"]:
             ps["best_dev"], ps["best_epoch"] = dev, ps["epoch"]
             best_weights.update({k: v.detach().clone() for k, v in module.state_dict().items()})
-        gap = None if reference is None else 100.0 * (dev - reference) / abs(reference)
+        gap = None if gap_ref is None else 100.0 * (dev - gap_ref) / abs(gap_ref)
         if gap is not None and gap <= 1.0 and ps["seconds_to_1pct"] is None:
             ps["seconds_to_1pct"] = ps["seconds"]
-        log_rows.append({"epoch": ps["epoch"], "step": ps["step"], "seconds": f"{ps['seconds']:.2f}",
-                         "train_cost": f"{train_cost:.5f}", "dev_cost": f"{dev:.5f}",
-                         "best_dev": f"{ps['best_dev']:.5f}", "dev_gap_pct": "" if gap is None else f"{gap:.3f}",
-                         "grad_norm": f"{grad_norm:.4g}", "lr": lr})
+        log_rows.append(
+            {
+                "epoch": ps["epoch"],
+                "step": ps["step"],
+                "seconds": f"{ps['seconds']:.2f}",
+                "train_cost": f"{train_cost:.5f}",
+                "dev_cost": f"{dev:.5f}",
+                "best_dev": f"{ps['best_dev']:.5f}",
+                "dev_gap_pct": "" if gap is None else f"{gap:.3f}",
+                "grad_norm": f"{grad_norm:.4g}",
+                "lr": lr,
+            }
+        )
         checkpoint()
 
     batch = min(cfg.batch, len(train_set))
@@ -418,23 +481,23 @@ def _train(env_id: str, preset: str | None, overrides: dict[str, Any], seed: int
             gen = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, ps["epoch"]]).generate_state(1)[0]))
             perm = torch.randperm(len(train_set), generator=gen)
             while ps["batch_in_epoch"] < n_batches:
-                idx = perm[ps["batch_in_epoch"] * batch:(ps["batch_in_epoch"] + 1) * batch]
+                idx = perm[ps["batch_in_epoch"] * batch : (ps["batch_in_epoch"] + 1) * batch]
                 module.train()
                 in_update = True
-                costs = rollout(net, train_set.inv[idx], train_set.demand[idx], lambda inv, t: module(inv))
-                loss = costs.mean() / S
+                loss, cost = adapter.train_loss(module, idx)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if clip is not None:
                     grad_norm = float(torch.nn.utils.clip_grad_norm_(module.parameters(), clip))
                 else:
-                    grad_norm = float(torch.nn.utils.get_total_norm(
-                        [p.grad for p in module.parameters() if p.grad is not None]))
+                    grad_norm = float(
+                        torch.nn.utils.get_total_norm([p.grad for p in module.parameters() if p.grad is not None])
+                    )
                 optimizer.step()
                 ps["batch_in_epoch"] += 1
                 ps["step"] += 1
                 in_update = False
-                train_costs.append(float(costs[:, train_set.warmup:].detach().mean()) / S)
+                train_costs.append(cost)
                 ps["seconds"] = seconds_at_start + time.perf_counter() - run_start
                 if time.perf_counter() - run_start >= budget:
                     break
@@ -444,9 +507,11 @@ def _train(env_id: str, preset: str | None, overrides: dict[str, Any], seed: int
             if ps["batch_in_epoch"] == 0 and ps["epoch"] % cfg.dev_every == 0:
                 dev_eval(float(np.mean(train_costs)) if train_costs else float("nan"), grad_norm)
                 train_costs = []
-            gap = "" if reference is None else f" gap {100 * (ps['best_dev'] - reference) / abs(reference):+.2f}%"
-            bar.update(min(time.perf_counter() - run_start, budget),
-                       f"epoch {ps['epoch']} step {ps['step']} best dev {ps['best_dev']:.4f}{gap}")
+            gap = "" if gap_ref is None else f" gap {100 * (ps['best_dev'] - gap_ref) / abs(gap_ref):+.2f}%"
+            bar.update(
+                min(time.perf_counter() - run_start, budget),
+                f"epoch {ps['epoch']} step {ps['step']} best dev {ps['best_dev']:.4f}{gap}",
+            )
     except KeyboardInterrupt:
         ps["stopped"] = "interrupted"
         if not in_update:  # a half-applied optimizer step is not saved; the last checkpoint stands
@@ -461,28 +526,38 @@ def _train(env_id: str, preset: str | None, overrides: dict[str, Any], seed: int
     else:
         checkpoint()
 
-    # Test the best-dev policy on its own scenario set.
     result: dict[str, Any] = {
-        "epochs": ps["epoch"], "steps": ps["step"], "seconds": ps["seconds"], "stopped": ps["stopped"],
-        "resumed": resumed, "best_dev": ps["best_dev"], "best_epoch": ps["best_epoch"],
-        "architecture": arch, "lr": lr, "batch": batch, "n_train": len(train_set),
-        "reference": reference, "reference_source": ref_source,
-        "dev_gap_pct": None if reference is None else 100 * (ps["best_dev"] - reference) / abs(reference),
+        "epochs": ps["epoch"],
+        "steps": ps["step"],
+        "seconds": ps["seconds"],
+        "stopped": ps["stopped"],
+        "resumed": resumed,
+        "best_dev": ps["best_dev"],
+        "best_epoch": ps["best_epoch"],
+        "architecture": arch,
+        "lr": lr,
+        "batch": batch,
+        "n_train": len(train_set),
+        "reference": reference,
+        "reference_source": yard.source if yard is not None else "",
+        "dev_gap_pct": None if gap_ref is None else 100 * (ps["best_dev"] - gap_ref) / abs(gap_ref),
         "seconds_to_1pct_dev_gap": ps["seconds_to_1pct"],
+        **adapter.summary(),
     }
-    if cfg.n_test > 0:
-        best = build_module(problem, arch).to(dtype)
-        best.load_state_dict(best_weights)
-        test_set = draw_scenarios(env_id, preset, overrides, max(256, cfg.n_test // S), cfg.test_horizon,
-                                  cfg.test_warmup, (cfg.test_seed,), net)
-        test = evaluate_cost(best, net, test_set, round_orders, chunk=max(256, 8192 // S))
-        from opsrl.eval.stats import mean_ci95
-
-        mean, half = mean_ci95(test)
-        result.update(test_cost=mean, test_ci95=half, test_scenarios=len(test_set),
-                      test_gap_pct=None if reference is None else 100 * (mean - reference) / abs(reference))
-    title = f"HDPO ({arch['kind']}) on {preset or problem.params.default_preset}"
-    result["plot"] = plot_learning_curve(out, log_rows, reference, title) if log_rows else None
+    result.update(adapter.test_summary(best_module()))
+    result["plot"] = (
+        plot_learning_curve(
+            out,
+            log_rows,
+            reference,
+            adapter.title(),
+            adapter.cost_label,
+            zoom=gap_ref is not None,
+            reference_label="reference" if gap_ref is not None else (yard.source.split(" (")[0] if yard else ""),
+        )
+        if log_rows
+        else None
+    )
     result["log"] = os.path.join(out, LOG_FILE)
     result["wall_seconds"] = time.perf_counter() - start_wall
     return result
@@ -499,4 +574,4 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-__all__ = ["HDPOConfig", "draw_scenarios", "evaluate_cost", "train"]
+__all__ = ["ADAPTERS", "HDPOAdapter", "HDPOConfig", "Yardstick", "adapter_for", "plot_learning_curve", "train"]

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from opsrl.algos import ALGOS
-from opsrl.algos.hdpo import HDPOConfig, train
+from opsrl.algos.hdpo import train
+from opsrl.algos.hdpo_inventory import InventoryHDPOConfig
 from opsrl.cli import main
 from opsrl.envs.inventory.heuristics import BaseStockPolicy
 from opsrl.envs.inventory.solver import base_stock_optimum
@@ -135,7 +136,7 @@ def test_cli_train_then_eval_round_trip(tmp_path, capsys):
 ])
 def test_bad_options_are_clear_errors(options, match):
     with pytest.raises(ValueError, match=match):
-        HDPOConfig.from_options(options)
+        InventoryHDPOConfig.from_options(options)
 
 
 def test_bad_option_through_the_cli(tmp_path, capsys):
