@@ -11,4 +11,6 @@ ALGOS: dict[str, str] = {
     "pdppo": "opsrl.algos.pdppo:train",
     "ospo": "opsrl.algos.ospo:train",
     "grpo": "opsrl.algos.ospo:train_grpo",
+    "mappo": "opsrl.algos.mappo:train",
+    "ippo": "opsrl.algos.mappo:train_ippo",
 }
