@@ -1,9 +1,12 @@
 """One-Step Policy Optimization (OSPO) and its GRPO variant for ride-sharing dispatch (``opsrl train ospo|grpo``).
 
-Zhao & Li, "One Step is Enough", arXiv 2507.15351 (spec ``ride_sharing.md`` §6.1–6.2). A pair scorer
-(:class:`~opsrl.policies.ride_scorer.PairScorer`, the paper's 28-input MLP) gives every (eligible vehicle,
-visible order) pair a logit; the env turns each vehicle's row into a softmax π(j|i) over the epoch's orders
-and a linear assignment picks at most one order per vehicle. There is **no critic**:
+Zhao & Li, "One Step is Enough", arXiv 2507.15351 (spec ``ride_sharing.md`` §6.1–6.2). A pair scorer gives every
+(eligible vehicle, visible order) pair a logit; the env turns each vehicle's row into a softmax π(j|i) over the
+epoch's orders and a linear assignment picks at most one order per vehicle. ``scorer="mlp"`` (default) is the
+paper's 28-input MLP (:class:`~opsrl.policies.ride_scorer.PairScorer`); ``scorer="gnn"`` is
+:class:`~opsrl.policies.ride_gnn.RideGNN`, message passing on the epoch's vehicle–order candidate graph (each
+vehicle's and each order's ``candidate_k`` lowest-ETA partners), whose π(j|i) is the softmax over the vehicle's
+candidate edges (other pairs get score −1e4, probability 0 in the env's softmax too). There is **no critic**:
 
 * **OSPO** (``advantage="group"``): the group of epoch k is the vehicles matched at k; each matched pair's
   advantage is the z-score of its one-step reward r_ij within the group, plus λ_f·p_k (p_k = −Δ std of the
@@ -45,8 +48,16 @@ Defaults are the reference's (lr 1e-5, ε0 = 1, …), sized for its ≥ 1000-epi
 ``grid_small`` wants a larger learning rate and less exploration (``learning_rate=1e-3 eps0=0.05``; see
 ``tests/algos/test_ospo.py``).
 
+With the GNN a rollout runs one batched forward (PyG ``Batch``) over the envs' candidate graphs per epoch, a
+context is one env's graph at one epoch, and an update round batches all its contexts once.
+
+The fairness term λ_f·p_k is not scaled like the z-scored reward: with a small fleet each assignment moves the
+std of the fleet's rewards a lot, p_k (the same for every matched pair of the epoch) dwarfs the z-scores and
+learning stalls far below greedy (``envs/ride_sharing.md``); short runs on small presets want ``fairness_coef=0``.
+
 Checkpoint directory ``out/``: ``opsrl_policy.json`` + ``scorer.pt`` (the latest weights; what
-``opsrl eval --policy out`` loads through :func:`opsrl.policies.ride_scorer.load_policy`), ``best/`` (the same
+``opsrl eval --policy out`` loads through :func:`opsrl.policies.ride_scorer.load_policy` or
+:func:`opsrl.policies.ride_gnn.load_policy`, as the manifest's ``loader`` says), ``best/`` (the same
 for the best-evaluated weights), ``train_state.pt`` (scorer, reference snapshot, optimiser, schedule, random
 generators: running the same command again resumes) and ``progress.csv``. Everything loads with
 ``weights_only=True``.
@@ -73,6 +84,7 @@ from opsrl.policies.base import CHECKPOINT_FILE
 from opsrl.policies.ride_scorer import PairScorer, RideScorerPolicy
 
 ADVANTAGES = ("group", "episode_rtg")
+SCORERS = ("mlp", "gnn")
 KL_MODES = ("mean", "sum")
 BEHAVIOUR = ("policy", "env")
 
@@ -124,7 +136,16 @@ class OSPOConfig:
     eps0: float = 1.0
     eps_decay: float = 0.99
     eps_min: float = 5e-4
+    scorer: str = "mlp"
+    """``mlp`` (the paper's 28-input pair MLP, :mod:`opsrl.policies.ride_scorer`) or ``gnn`` (message passing on
+    the vehicle–order candidate graph, :mod:`opsrl.policies.ride_gnn`)."""
     hidden: tuple[int, ...] = (128, 128)
+    """MLP hidden layers."""
+    gnn_hidden: int = 32
+    gnn_layers: int = 2
+    gnn_heads: int = 1
+    candidate_k: int | None = 16
+    """GNN candidate pruning: each vehicle's k lowest-ETA orders ∪ each order's k lowest-ETA vehicles (None: all)."""
     vehicle_features: int | None = None
     """Leading vehicle features the scorer reads (None: all, 8 + 5C = 23 at capacity 3 → 28 pair inputs)."""
     eval_every: int = 10
@@ -165,6 +186,10 @@ class OSPO:
             raise ValueError(f"advantage={config.advantage!r} is invalid: one of {ADVANTAGES}")
         if config.kl_mode not in KL_MODES:
             raise ValueError(f"kl_mode={config.kl_mode!r} is invalid: one of {KL_MODES}")
+        if config.scorer not in SCORERS:
+            raise ValueError(f"scorer={config.scorer!r} is invalid: one of {SCORERS}")
+        if config.candidate_k is not None and int(config.candidate_k) < 1:
+            raise ValueError(f"candidate_k={config.candidate_k!r} is invalid: must be >= 1 or None")
         if config.behaviour_prob not in BEHAVIOUR:
             raise ValueError(f"behaviour_prob={config.behaviour_prob!r} is invalid: one of {BEHAVIOUR}")
         for name in ("num_envs", "iterations", "minibatch_size", "minibatches", "eval_every", "eval_episodes",
@@ -186,7 +211,13 @@ class OSPO:
         F = problem.F if config.vehicle_features is None else int(config.vehicle_features)
         if not 1 <= F <= problem.F:
             raise ValueError(f"vehicle_features={config.vehicle_features!r} is invalid: in [1, {problem.F}]")
-        self.scorer = PairScorer(F, tuple(config.hidden))
+        self.gnn = config.scorer == "gnn"
+        if self.gnn:
+            from opsrl.policies.ride_gnn import RideGNN
+
+            self.scorer = RideGNN(F, config.gnn_hidden, config.gnn_layers, config.gnn_heads)
+        else:
+            self.scorer = PairScorer(F, tuple(config.hidden))
         self.ref = copy.deepcopy(self.scorer).requires_grad_(False)
         self.optimizer = torch.optim.Adam(self.scorer.parameters(), lr=config.learning_rate)
         self.scheduler = torch.optim.lr_scheduler.ExponentialLR(self.optimizer, gamma=config.lr_decay)
@@ -204,6 +235,8 @@ class OSPO:
     # -- 1. rollout -------------------------------------------------------------------------------------------
     def collect(self) -> dict[str, Any]:
         """``num_envs`` whole episodes; returns the matched pairs with their advantages and epoch contexts."""
+        if self.gnn:
+            return self.collect_gnn()
         cfg, envs, P = self.config, self.envs, self.problem
         B, V = cfg.num_envs, P.V
         reset_seed = int(np.random.SeedSequence([self.seed, 1, self.iteration]).generate_state(1)[0])
@@ -280,6 +313,78 @@ class OSPO:
         buf["train"] = served
         return buf
 
+    def collect_gnn(self) -> dict[str, Any]:
+        """:meth:`collect` with the GNN scorer: one batched forward over the B envs' candidate graphs per epoch;
+        a context is one env's graph at one epoch, a transition a matched pair (vehicle node, edge). Exploration
+        draws U(0, 1) logits on the vehicle's candidate edges. A vehicle matched to a pair outside its
+        candidate edges (possible only when the matching must fill it with a leftover order) has no policy
+        probability and is left out of the update."""
+        from opsrl.policies.ride_gnn import graph_scores, scores_matrix, segment_log_softmax
+
+        cfg, envs, P = self.config, self.envs, self.problem
+        B, V = cfg.num_envs, P.V
+        reset_seed = int(np.random.SeedSequence([self.seed, 1, self.iteration]).generate_state(1)[0])
+        obs, _ = envs.reset(seed=reset_seed)
+        eps = self.eps
+        contexts: list[dict[str, np.ndarray]] = []
+        cols: dict[str, list[np.ndarray]] = {k: [] for k in ("ctx", "vloc", "edge", "logp_b", "reward", "env",
+                                                            "epoch", "vehicle", "adv")}
+        dropped = 0
+        for k in range(P.params.epochs):
+            scores = np.zeros((B, V, P.O), dtype=np.float32)
+            out = graph_scores(P, envs.state, obs, [self.scorer], cfg.candidate_k, range(B))
+            logp = {}
+            for b, (g, (lg,)) in out.items():
+                n_v = g["rows"].size
+                logp[b] = segment_log_softmax(torch.as_tensor(lg, dtype=torch.float64), torch.as_tensor(g["src"]),
+                                              n_v).numpy()
+                explore = self.rng.random(n_v) < eps
+                if explore.any():
+                    on = explore[g["src"]]
+                    lg = lg.copy()
+                    lg[on] = self.rng.random(int(on.sum()))
+                scores[b, :, :g["order_x"].shape[0]] = scores_matrix(P, g, lg)
+            next_obs, _, _, _, info = envs.step(scores)
+            slot, group = info["assignment"], info["group_mask"]
+            r, p = info["vehicle_rewards"], info["fairness_p"]
+            for b, (g, _) in out.items():
+                rows = np.flatnonzero(group[b])
+                if rows.size == 0:
+                    continue
+                m = g["order_x"].shape[0]
+                vloc = np.searchsorted(g["rows"], rows)  # rows of a graph = eligible vehicles, sorted
+                keys = g["src"] * m + g["dst"]  # row-major edges: sorted keys
+                want = vloc * m + slot[b, rows]
+                pos = np.minimum(np.searchsorted(keys, want), keys.size - 1)
+                ok = keys[pos] == want
+                dropped += int((~ok).sum())
+                if cfg.advantage == "group":
+                    adv = group_advantage(r[b], group[b], float(p[b]), cfg.fairness_coef)[rows]
+                else:  # GRPO: the fairness term of the epoch is added after the reward-to-go
+                    adv = np.full(rows.size, cfg.fairness_coef * float(p[b]))
+                if not ok.any():
+                    continue
+                contexts.append(g)
+                sel = rows[ok]
+                for key, val in (("ctx", np.full(sel.size, len(contexts) - 1)), ("vloc", vloc[ok]),
+                                 ("edge", pos[ok]), ("logp_b", logp[b][pos[ok]] if cfg.behaviour_prob == "policy"
+                                                     else np.log(np.maximum(info["matched_value"][b, sel], 1e-12))),
+                                 ("reward", r[b, sel]),
+                                 ("env", np.full(sel.size, b)), ("epoch", np.full(sel.size, k)),
+                                 ("vehicle", sel), ("adv", adv[ok])):
+                    cols[key].append(val)
+            obs = next_obs
+        metrics = info["metrics"]
+        served = {"served": float(metrics["served"].mean()), "pickup": float(metrics["mean_pickup_min"].mean()),
+                  "return": float(metrics["return"].mean()), "off_candidates": dropped}
+        if not contexts:
+            return {"n": 0, "train": served}
+        buf = {key: np.concatenate(v) for key, v in cols.items()}
+        if cfg.advantage == "episode_rtg":
+            buf["adv"] = buf["adv"] + self.episode_reward_to_go(buf)
+        buf["contexts"], buf["n"], buf["train"] = contexts, buf["edge"].size, served
+        return buf
+
     def episode_reward_to_go(self, buf: dict[str, Any]) -> np.ndarray:
         """GRPO: z-score the raw rewards over each episode's matched pairs, then every vehicle's discounted
         reward-to-go over its assignment epochs (Δt in minutes)."""
@@ -312,8 +417,46 @@ class OSPO:
             kl = kl / mask.sum(-1).clamp(min=1)
         entropy = -torch.where(mask, p * lp_all, zero).sum(-1)
         logratio = lp_all.gather(1, mb["slot"].unsqueeze(1)).squeeze(1) - mb["logp_b"]
+        return self._clipped(logratio, mb["adv"], kl, entropy)
+
+    def gnn_batch(self, contexts: list[dict[str, np.ndarray]]) -> dict[str, Any]:
+        """All contexts of the round as one PyG ``Batch`` (built once per round: a 256-pair minibatch touches
+        most of a round's ~30·B contexts anyway, so every minibatch runs the network on the whole batch),
+        the node/edge offsets of each context and π_ref's edge log-probabilities."""
+        from opsrl.policies.ride_gnn import batch_graphs, segment_log_softmax
+
+        batch = batch_graphs(contexts)
+        n_v = int(batch["vehicle"].num_nodes)
+        src = batch["vehicle", "candidate", "order"].edge_index[0]
+        with torch.no_grad():
+            lp_ref = segment_log_softmax(self.ref.forward_batch(batch), src, n_v)
+        return {"batch": batch, "n_v": n_v, "src": src, "lp_ref": lp_ref,
+                "v_off": torch.as_tensor(np.cumsum([0] + [g["rows"].size for g in contexts])[:-1]),
+                "e_off": torch.as_tensor(np.cumsum([0] + [g["src"].size for g in contexts])[:-1])}
+
+    def loss_terms_gnn(self, mb: dict[str, torch.Tensor], full: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """:meth:`loss_terms` for the GNN (``full`` from :meth:`gnn_batch`): each sampled vehicle's π_θ,
+        π_ref, KL and entropy are over its candidate edges."""
+        from torch_geometric.utils import scatter
+
+        from opsrl.policies.ride_gnn import segment_log_softmax
+
+        cfg = self.config
+        n_v, src, lp_ref = full["n_v"], full["src"], full["lp_ref"]
+        lp = segment_log_softmax(self.scorer.forward_batch(full["batch"]), src, n_v)
+        p = lp.exp()
+        kl_v = scatter(p * (lp - lp_ref), src, dim=0, dim_size=n_v, reduce="sum")
+        ent_v = scatter(-p * lp, src, dim=0, dim_size=n_v, reduce="sum")
+        if cfg.kl_mode == "mean":
+            kl_v = kl_v / scatter(torch.ones_like(p), src, dim=0, dim_size=n_v, reduce="sum").clamp(min=1)
+        v = full["v_off"][mb["ctx"]] + mb["vloc"]
+        logratio = lp[full["e_off"][mb["ctx"]] + mb["edge"]] - mb["logp_b"]
+        return self._clipped(logratio, mb["adv"], kl_v[v], ent_v[v])
+
+    def _clipped(self, logratio: torch.Tensor, adv: torch.Tensor, kl: torch.Tensor, entropy: torch.Tensor
+                 ) -> dict[str, torch.Tensor]:
+        cfg = self.config
         ratio = logratio.exp()
-        adv = mb["adv"]
         lo, hi = 1.0 - cfg.clip_coef, 1.0 + cfg.clip_upper_factor * cfg.clip_coef
         pg = -torch.min(ratio * adv, ratio.clamp(lo, hi) * adv)
         return {"pg": pg.mean(), "kl": kl.mean(), "entropy": entropy.mean(),
@@ -321,10 +464,14 @@ class OSPO:
 
     def update(self, buf: dict[str, Any]) -> dict[str, float]:
         cfg = self.config
-        t = {"veh": torch.as_tensor(buf["veh"], dtype=torch.float32), "slot": torch.as_tensor(buf["slot"]),
-             "logp_b": torch.as_tensor(buf["logp_b"], dtype=torch.float32),
+        t = {"logp_b": torch.as_tensor(buf["logp_b"], dtype=torch.float32),
              "adv": torch.as_tensor(buf["adv"], dtype=torch.float32), "ctx": torch.as_tensor(buf["ctx"])}
-        orders, omask = torch.as_tensor(buf["orders"]), torch.as_tensor(buf["order_mask"])
+        if self.gnn:
+            t["vloc"], t["edge"] = torch.as_tensor(buf["vloc"]), torch.as_tensor(buf["edge"])
+            full = self.gnn_batch(buf["contexts"])
+        else:
+            t["veh"], t["slot"] = torch.as_tensor(buf["veh"], dtype=torch.float32), torch.as_tensor(buf["slot"])
+            orders, omask = torch.as_tensor(buf["orders"]), torch.as_tensor(buf["order_mask"])
         beta = cfg.kl_coef if self.kl_on else 0.0
         stats = {"pg_loss": 0.0, "kl": 0.0, "entropy": 0.0, "clipfrac": 0.0}
         done = skipped = 0
@@ -332,10 +479,13 @@ class OSPO:
         for _ in range(cfg.minibatches):
             idx = torch.randint(buf["n"], (cfg.minibatch_size,))
             mb = {k: v[idx] for k, v in t.items()}
-            ctx = mb["ctx"]
-            used = int(omask[ctx].sum(-1).max())  # drop the all-padding tail of this minibatch's contexts
-            mb["orders"], mb["order_mask"] = orders[ctx, :used], omask[ctx, :used]
-            terms = self.loss_terms(mb)
+            if self.gnn:
+                terms = self.loss_terms_gnn(mb, full)
+            else:
+                ctx = mb["ctx"]
+                used = int(omask[ctx].sum(-1).max())  # drop the all-padding tail of this minibatch's contexts
+                mb["orders"], mb["order_mask"] = orders[ctx, :used], omask[ctx, :used]
+                terms = self.loss_terms(mb)
             if kl_start is None:
                 kl_start = terms["kl"].item()
             if beta > 0 and terms["kl"].item() > kl_start + cfg.kl_skip:
@@ -356,12 +506,20 @@ class OSPO:
 
     # -- 3. evaluation and the loop ---------------------------------------------------------------------------
     def evaluate_now(self) -> dict[str, float]:
-        pol = RideScorerPolicy(self.problem, self.scorer, name=self.algo)
+        pol = self.policy()
         try:
             return dispatch_metrics(pol, self.env_id, self.preset, self.overrides, self.config.eval_episodes,
                                     self.config.eval_seed)
         finally:
             self.scorer.train()
+
+    def policy(self):
+        """The deterministic policy of the current weights (what the checkpoint loads as)."""
+        if self.gnn:
+            from opsrl.policies.ride_gnn import GNNScorerPolicy
+
+            return GNNScorerPolicy(self.problem, self.scorer, self.config.candidate_k, name=self.algo)
+        return RideScorerPolicy(self.problem, self.scorer, name=self.algo)
 
     def after_eval(self, res: dict[str, float]) -> None:
         if res["return"] > self.best_return:
@@ -416,10 +574,17 @@ class OSPO:
 
     # -- checkpoints ------------------------------------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:
-        return {"loader": "opsrl.policies.ride_scorer:load_policy", "algo": self.algo, "env_id": self.env_id,
-                "preset": self.preset, "overrides": self.overrides, "seed": self.seed,
-                "scorer": {"vehicle_features": self.scorer.vehicle_features, "hidden": list(self.scorer.hidden),
-                           "slope": self.scorer.slope},
+        if self.gnn:
+            from opsrl.policies.ride_gnn import gnn_config
+
+            loader, scorer = "opsrl.policies.ride_gnn:load_policy", {**gnn_config(self.scorer),
+                                                                      "candidate_k": self.config.candidate_k}
+        else:
+            loader = "opsrl.policies.ride_scorer:load_policy"
+            scorer = {"kind": "mlp", "vehicle_features": self.scorer.vehicle_features,
+                      "hidden": list(self.scorer.hidden), "slope": self.scorer.slope}
+        return {"loader": loader, "algo": self.algo, "env_id": self.env_id,
+                "preset": self.preset, "overrides": self.overrides, "seed": self.seed, "scorer": scorer,
                 "iteration": self.iteration, "config": dataclasses.asdict(self.config)}
 
     def save_policy(self, path: str) -> None:

@@ -123,3 +123,18 @@ def test_bad_options(tmp_path):
         ospo.OSPO(ENV_ID, PRESET, {}, ospo.OSPOConfig(advantage="nope"), 0, str(tmp_path))
     with pytest.raises(ValueError, match="unknown option"):
         ospo.train(ENV_ID, PRESET, {}, 0, 1.0, str(tmp_path), not_an_option=1)
+
+
+def test_scorer_option_selects_the_gnn(tmp_path):
+    """``--option scorer=gnn --option candidate_k=8`` (strings/ints as the CLI's YAML gives them) build the GNN
+    scorer, and the checkpoint manifest names the GNN loader."""
+    from opsrl.policies.ride_gnn import RideGNN
+
+    cfg = ospo.config_from(ospo._numbers({"scorer": "gnn", "candidate_k": 8, "learning_rate": "3e-4"}),
+                           ospo.OSPOConfig)
+    run = ospo.OSPO(ENV_ID, PRESET, {}, dataclasses.replace(cfg, num_envs=1), 0, str(tmp_path))
+    assert isinstance(run.scorer, RideGNN) and run.config.learning_rate == pytest.approx(3e-4)
+    meta = run.manifest()
+    assert meta["loader"] == "opsrl.policies.ride_gnn:load_policy" and meta["scorer"]["candidate_k"] == 8
+    mlp = ospo.OSPO(ENV_ID, PRESET, {}, ospo.OSPOConfig(num_envs=1), 0, str(tmp_path / "mlp"))
+    assert mlp.manifest()["loader"] == "opsrl.policies.ride_scorer:load_policy"

@@ -331,6 +331,43 @@ class RideSharing(Problem):
                                 np.zeros((B, 2 * S + 8)), out)
         return out
 
+    def candidate_graph(self, state: RideState, b: int, obs: dict[str, np.ndarray], k: int | None = 16
+                        ) -> dict[str, np.ndarray]:
+        """The vehicle–order candidate graph of env ``b`` now, as numpy arrays (what a GNN pair scorer reads;
+        :mod:`opsrl.policies.ride_gnn` turns it into a ``HeteroData``).
+
+        Nodes: the E eligible vehicles (``rows``: their ids; ``vehicle_x`` [E, F] = their observation rows) and
+        the M visible orders (``order_x`` [M, 6] = the 5 order features and the age (k − b_o)/W). Edges
+        ``src`` (local vehicle index) → ``dst`` (order slot), row-major: each vehicle's ``k`` lowest-ETA orders
+        ∪ each order's ``k`` lowest-ETA vehicles (ties → lower index), or every pair when ``k`` is None or
+        ≥ min(E, M). Why both sides: every vehicle needs candidates for its softmax, and every order needs
+        its competing vehicles. ``edge_attr`` [n, 5] = [ETA/60, A/60, N_late, D/10, r/10] from the simulator's
+        insertion kernel. Only the cheap ETA kernel runs on all E × M pairs. ``obs`` is the batch's dict
+        observation (or env ``b``'s slice of it)."""
+        rows, eta = self.pair_eta(state, b)
+        E, M = eta.shape
+        if E and M and k is not None and k < min(E, M):
+            keep = np.zeros((E, M), dtype=np.bool_)
+            top = np.empty((M, k), dtype=np.int64)
+            K_.topk_rows(eta, k, top)
+            keep[top.ravel(), np.repeat(np.arange(M), k)] = True
+            top = np.empty((E, k), dtype=np.int64)
+            K_.topk_rows(np.ascontiguousarray(eta.T), k, top)
+            keep[np.repeat(np.arange(E), k), top.ravel()] = True
+            src, dst = np.nonzero(keep)
+        else:
+            src, dst = np.repeat(np.arange(E), M), np.tile(np.arange(M), E)
+        feats = self.pair_features_list(state, b, rows[src], dst)
+        scale = np.array([1 / TN_MIN, 1 / TN_MIN, 1.0, 0.1, 0.1])
+        veh = obs["vehicles"] if obs["vehicles"].ndim == 2 else obs["vehicles"][b]
+        orders = obs["orders"] if obs["orders"].ndim == 2 else obs["orders"][b]
+        age = (state.t[b] - state.oi[b, state.vis[b, :M], K_.REVEAL]) / max(self.params.patience_epochs, 1)
+        return {"rows": rows, "vehicle_x": np.asarray(veh[rows], dtype=np.float32),
+                "order_x": np.column_stack([orders[:M], age]).astype(np.float32),
+                "src": src.astype(np.int64), "dst": dst.astype(np.int64),
+                "edge_attr": (feats[:, [K_.P_ETA, K_.P_ADDED, K_.P_LATE, K_.P_DIST, K_.P_REWARD]] * scale
+                              ).astype(np.float32)}
+
     def to_hetero_data(self, state: RideState, b: int = 0, k: int | None = 32):
         """torch-geometric ``HeteroData`` of env ``b`` (spec §4 graph view): vehicle, order and zone nodes;
         (vehicle, candidate, order) edges — all eligible × visible pairs, or each vehicle's ``k`` lowest-ETA
