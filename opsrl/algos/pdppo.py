@@ -30,6 +30,10 @@ the stock-outs after lean decisions — lose their penalty, and the policy drift
 streams share one reward scale (tested), so this is a property of the published rule (spec §7.9), not of
 the scaling here; ``sum`` is the unbiased combination.
 
+Graph agents (``obs_mode="graph"``, e.g. :mod:`opsrl.policies.lot_sizing_gnn`) bring their own post-decision
+head: when the agent has ``post_value(post_obs)``, it is V^x on the env's graph post-decision observation (a
+dict, stored per key and not normalised); otherwise an MLP ``post_critic`` on the flat one is added.
+
 Rollouts are cut every ``num_steps``; at a cut the pre stream bootstraps with V(next obs) and the post
 stream with 0, so choose ``num_steps`` as a multiple of the episode length + 1 (one autoreset step per
 episode) to keep whole episodes in each rollout (the default for the lot-sizing presets does).
@@ -74,10 +78,12 @@ class PDPPO(PPO):
                                                                dtype=self.envs.single_action_space.dtype))[4]:
             raise ValueError(f"{env_id} gives no info['post_decision_obs']: PDPPO needs a post-decision state")
         self.obs, self.info = self.envs.reset(seed=seed)  # undo the probe step
-        n_obs = int(np.prod(self.envs.single_observation_space.shape))
-        self.agent.post_critic = mlp(n_obs, tuple(config.hidden), 1, out_std=1.0)
-        self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=config.learning_rate, eps=1e-5)
-        self.post_rms = RunningMeanStd(self.envs.single_observation_space.shape)
+        # graph agents bring their own post-decision head (``agent.post_value``, on the graph post-decision obs)
+        if not hasattr(self.agent, "post_value"):
+            n_obs = int(np.prod(self.envs.single_observation_space.shape))
+            self.agent.post_critic = mlp(n_obs, tuple(config.hidden), 1, out_std=1.0)
+            self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=config.learning_rate, eps=1e-5)
+        self.post_rms = RunningMeanStd(self.envs.single_observation_space.shape if self.flat else ())
         self.post_value_rms = RunningMeanStd()
 
     # -- rollout hooks: record r^x and s^x of every step ---------------------------------------------------
@@ -85,7 +91,9 @@ class PDPPO(PPO):
         if t == 0:
             T, N = self.config.num_steps, self.config.num_envs
             buf["rewards_x"] = np.zeros((T, N))
-            buf["post_obs"] = np.zeros((T, N, *self.envs.single_observation_space.shape), dtype=np.float32)
+            space = self.envs.single_observation_space
+            buf["post_obs"] = np.zeros((T, N, *space.shape), dtype=np.float32) if self.flat else \
+                {k: np.zeros((T, N, *s.shape), dtype=s.dtype) for k, s in space.spaces.items()}
         self._buf, self._t = buf, t
 
     def scale_reward(self, reward: np.ndarray, done: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -95,6 +103,10 @@ class PDPPO(PPO):
         factor = 1.0 / np.sqrt(self.ret_rms.var + 1e-8) if self.config.normalize_reward else 1.0
         r_x = np.where(valid, np.asarray(self.info["post_decision_reward"], dtype=np.float64), 0.0)
         self._buf["rewards_x"][self._t] = r_x * factor
+        if not self.flat:  # graph views are scaled by the env; the core normalises flat observations only
+            for k, v in self.info["post_decision_obs"].items():
+                self._buf["post_obs"][k][self._t] = v
+            return scaled
         post = np.asarray(self.info["post_decision_obs"], dtype=np.float64)
         if self.config.normalize_obs:
             self.post_rms.update(post[valid])
@@ -103,8 +115,16 @@ class PDPPO(PPO):
         return scaled
 
     # -- advantages of the two streams ---------------------------------------------------------------------
-    def post_value(self, post_obs: torch.Tensor) -> torch.Tensor:
+    def post_value(self, post_obs: Any) -> torch.Tensor:
+        if hasattr(self.agent, "post_value"):
+            return self.agent.post_value(post_obs)
         return self.agent.post_critic(post_obs.flatten(1)).squeeze(-1)
+
+    def _flat_post(self, post_obs: Any) -> Any:
+        """[T, N, ...] post-decision observations (array or dict of arrays) as [T·N, ...] tensors."""
+        if isinstance(post_obs, dict):
+            return {k: torch.as_tensor(v).flatten(0, 1) for k, v in post_obs.items()}
+        return torch.as_tensor(post_obs).flatten(0, 1)
 
     def denormalize_post(self, v: torch.Tensor) -> torch.Tensor:
         if not self.config.normalize_value:
@@ -129,7 +149,7 @@ class PDPPO(PPO):
         v_s = self.denormalize_value(torch.stack(buf["values"])).numpy()
         with torch.no_grad():
             next_v = self.denormalize_value(self.agent.value(to_torch(buf["next_obs"]))).numpy()
-            v_x = self.denormalize_post(self.post_value(torch.as_tensor(buf["post_obs"]).flatten(0, 1)))
+            v_x = self.denormalize_post(self.post_value(self._flat_post(buf["post_obs"])))
             v_x = v_x.numpy().reshape(cfg.num_steps, cfg.num_envs)
         adv_pre = self._gae(r_s, v_s, next_v, buf)
         adv_post = self._gae(r_x, v_x, np.zeros(cfg.num_envs), buf)
@@ -149,7 +169,8 @@ class PDPPO(PPO):
         if self.config.normalize_value:
             self.post_value_rms.update(post_ret.numpy())
             post_ret = (post_ret - float(self.post_value_rms.mean)) / float(np.sqrt(self.post_value_rms.var + 1e-8))
-        batch["post_obs"] = torch.as_tensor(buf["post_obs"]).flatten(0, 1)[valid]
+        post = self._flat_post(buf["post_obs"])
+        batch["post_obs"] = {k: v[valid] for k, v in post.items()} if isinstance(post, dict) else post[valid]
         batch["post_targets"] = post_ret
         return batch
 

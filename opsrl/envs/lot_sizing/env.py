@@ -23,6 +23,10 @@ production 0 − Λ).
 ``obs_normalize=True``), the one-hot setup of every machine (``obs_setup``), and t/T (``obs_time``).
 Compatibility mode observes the stock only, like the reference's final agents.
 
+``obs_mode="graph"``: the item–machine bipartite graph as a ``Dict`` of fixed-size arrays (item, machine
+and edge features, ``edge_index`` padded with −1, ``counts``), see :mod:`opsrl.envs.lot_sizing.graph`; the
+GNN policy :mod:`opsrl.policies.lot_sizing_gnn` acts on it with one set of weights for any I × M.
+
 ## Rewards
 −(setup + lost-sales + holding cost) of the period; ``info["costs"]`` splits it and
 ``info["post_decision_reward"]`` = −setup cost, known before demand (r^x of PDPPO).
@@ -55,6 +59,7 @@ from gymnasium import spaces
 from opsrl.core.problem import Problem, Transition
 from opsrl.envs.lot_sizing import dynamics as K_
 from opsrl.envs.lot_sizing.dynamics import PARALLEL_MIN_BATCH
+from opsrl.envs.lot_sizing.graph import N_EDGE_FEATURES, N_ITEM_FEATURES, GraphView
 from opsrl.envs.lot_sizing.params import Instance, LotSizingParams
 
 
@@ -67,6 +72,7 @@ class LotSizingState(NamedTuple):
 
 class LotSizing(Problem):
     params_type = LotSizingParams
+    obs_modes = ("flat", "graph")
 
     def __init__(self, params: LotSizingParams, obs_mode: str = "flat") -> None:
         super().__init__(params, obs_mode)
@@ -88,6 +94,10 @@ class LotSizing(Problem):
         high = np.concatenate(high).astype(np.float32)
         self.obs_dim = high.size
         self.observation_space = spaces.Box(np.zeros_like(high), high, dtype=np.float32)
+        self.graph: GraphView | None = None
+        if obs_mode == "graph":  # the kernels still write the flat post-decision obs (obs_dim) into a scratch buffer
+            self.graph = GraphView(inst, self.horizon)
+            self.observation_space = self.graph.space()
         # static data packed into three arrays (few kernel arguments: the single env pays the call every step)
         self._itab, self._ftab, self._flags = K_.pack_tables(
             inst.production, inst.setup_loss, inst.setup_cost, inst.max_inventory, inst.holding, inst.lost_sales,
@@ -151,6 +161,8 @@ class LotSizing(Problem):
         applied = np.empty((B, self.n_machines), dtype=np.int64)
         terminated = np.empty(B, dtype=np.bool_)
         kernel = K_.step_parallel if B >= PARALLEL_MIN_BATCH else K_.step_serial
+        if self.graph is not None:
+            inv_before, t_before = state.inv.copy(), state.t.copy()
         if kernel(state.inv, state.setup, state.t, state.demand, actions, active, self._itab, self._ftab,
                   self._flags, out, post, applied, terminated) == K_.PAST_HORIZON:
             raise RuntimeError(f"LotSizing: step after the horizon ({self.horizon} periods); call reset()")
@@ -165,6 +177,9 @@ class LotSizing(Problem):
             "demand": out[:, cut[3]:],
             "applied_action": applied,
         }
+        if self.graph is not None:  # stock after production (net of setup loss) and the new setups
+            info["post_decision_obs"] = self.graph.observe(inv_before + np.rint(info["produced"]).astype(np.int64),
+                                                           state.setup, t_before)
         return Transition(out[:, K_.REWARD], terminated, info)
 
     def post_decision(self, state: LotSizingState, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -177,7 +192,9 @@ class LotSizing(Problem):
         return post, new_setup, cost
 
     # -- observations ----------------------------------------------------------------------------------
-    def observe(self, state: LotSizingState) -> np.ndarray:
+    def observe(self, state: LotSizingState) -> Any:
+        if self.graph is not None:
+            return self.graph.observe(state.inv, state.setup, state.t)
         B = state.inv.shape[0]
         out = np.empty((B, self.obs_dim), dtype=np.float32)
         fn = K_.flat_observation_parallel if B >= PARALLEL_MIN_BATCH else K_.flat_observation
@@ -186,7 +203,16 @@ class LotSizing(Problem):
 
     def decode(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Stock [B, I] (units), setups [B, M] and t [B] from a batch of flat observations (None when the
-        observation does not carry them)."""
+        observation does not carry them); graph observations carry all three."""
+        if isinstance(obs, dict):  # stock from the first item feature, setups from "is current setup" edges
+            items = np.asarray(obs["item_features"], dtype=np.float64).reshape(-1, self.n_items, N_ITEM_FEATURES)
+            inv = np.rint(items[:, :, 0] * self.instance.max_inventory).astype(np.int64)
+            g = self.graph or GraphView(self.instance, self.horizon)
+            edges = np.asarray(obs["edge_features"]).reshape(len(inv), -1, N_EDGE_FEATURES)
+            b, e = np.nonzero(edges[:, :g.n_edges, 5] > 0.5)
+            setup = np.zeros((len(inv), self.n_machines), dtype=np.int64)
+            setup[b, g.edge_m[e]] = g.edge_i[e] + 1
+            return inv, setup, np.rint(items[:, 0, 8] * self.horizon).astype(np.int64)
         obs = np.asarray(obs, dtype=np.float64).reshape(-1, self.obs_dim)
         n_items, n_mach = self.n_items, self.n_machines
         inv = np.rint(obs[:, :n_items] / self._scale).astype(np.int64)

@@ -52,8 +52,9 @@ class IdlePolicy(Policy):
     name = "idle"
 
     def act(self, obs: Any, info: dict[str, Any]) -> np.ndarray:
-        return np.zeros((np.asarray(obs).reshape(-1, self.problem.obs_dim).shape[0], self.problem.n_machines),
-                        dtype=np.int64)
+        flat = not isinstance(obs, dict)  # graph observations: one ``counts`` row per env
+        batch = np.asarray(obs).reshape(-1, self.problem.obs_dim).shape[0] if flat else len(obs["counts"])
+        return np.zeros((batch, self.problem.n_machines), dtype=np.int64)
 
 
 def days_of_supply_actions(problem: LotSizing, inv: np.ndarray, setup: np.ndarray, cover_low: float,
