@@ -69,6 +69,9 @@ class PPOConfig:
     policy: str = "mlp"
     """``mlp`` or ``module:factory`` inside ``opsrl`` — ``factory(observation_space, action_space, **kw)``."""
     hidden: tuple[int, ...] = (64, 64)
+    box_squash: str = "tanh"
+    """How the ``mlp`` policy maps its Gaussian into a bounded ``Box``: ``tanh`` or ``clip`` (see
+    :mod:`opsrl.policies.mlp`)."""
     obs_mode: str = "flat"
     checkpoint_every: int = 10
     """Save ``train_state.pt`` every this many updates (and at the end)."""
@@ -102,7 +105,8 @@ class RunningMeanStd:
 
 def make_agent(config: PPOConfig, observation_space, action_space) -> nn.Module:
     if config.policy == "mlp":
-        return make_mlp_agent(observation_space, action_space, hidden=tuple(config.hidden))
+        return make_mlp_agent(observation_space, action_space, hidden=tuple(config.hidden),
+                              box_squash=config.box_squash)
     if not config.policy.startswith("opsrl."):
         raise ValueError(f"policy={config.policy!r} is invalid: 'mlp' or an opsrl 'module:factory'")
     return load_object(config.policy)(observation_space, action_space, hidden=tuple(config.hidden))

@@ -5,7 +5,10 @@ Action heads map network outputs to distributions over a Gymnasium action space:
 * ``Box`` — a diagonal Gaussian over a latent ``a`` with a state-independent log-std; a bounded dimension
   receives ``low + (tanh(a) + 1)/2 · (high − low)`` (unbounded ones get ``a`` itself). The squashing is a
   bijection, so PPO's likelihood ratio on ``a`` is exact, and unlike clipping it has no flat region where the
-  mean can drift out of the box unnoticed (which makes the deterministic policy useless).
+  mean can drift out of the box unnoticed (which makes the deterministic policy useless). Its weakness is
+  saturation: once the mean sits deep in a tail, every sample maps to nearly the same action and the gradient
+  signal vanishes. ``box_squash="clip"`` is the alternative (SB3's): ``low + (clip(a, −1, 1) + 1)/2 · (high −
+  low)``, which keeps the Gaussian's spread inside the box where the optimum is interior (inventory orders).
 * ``Discrete`` / ``MultiDiscrete`` — one categorical per dimension; invalid choices (``info["action_mask"]``,
   concatenated per dimension as in sb3-contrib) get a logit of −1e8, so they are never sampled.
 """
@@ -43,9 +46,11 @@ def mlp(n_in: int, hidden: tuple[int, ...], n_out: int, out_std: float) -> nn.Se
 class ActionHead(nn.Module):
     """Turns actor outputs into a distribution and samples into env actions."""
 
-    def __init__(self, action_space: spaces.Space) -> None:
+    def __init__(self, action_space: spaces.Space, box_squash: str = "tanh") -> None:
         super().__init__()
-        self.space = action_space
+        if box_squash not in ("tanh", "clip"):
+            raise ValueError(f"box_squash={box_squash!r} is invalid: 'tanh' or 'clip'")
+        self.space, self.box_squash = action_space, box_squash
         if isinstance(action_space, spaces.Box):
             self.kind = "box"
             self.n_out = int(np.prod(action_space.shape))
@@ -77,7 +82,8 @@ class ActionHead(nn.Module):
         if self.kind != "box":
             return action.astype(np.int64).reshape((-1, *self.space.shape)) if len(self.nvec) > 1 \
                 else action[:, 0].astype(np.int64)
-        a = np.where(self.bounded, self.low + (np.tanh(action) + 1.0) * 0.5 * (self.high - self.low), action)
+        unit = np.tanh(action) if self.box_squash == "tanh" else np.clip(action, -1.0, 1.0)
+        a = np.where(self.bounded, self.low + (unit + 1.0) * 0.5 * (self.high - self.low), action)
         return a.astype(self.space.dtype).reshape((-1, *self.space.shape))
 
 
@@ -116,12 +122,12 @@ class MLPActorCritic(nn.Module):
     """
 
     def __init__(self, observation_space: spaces.Space, action_space: spaces.Space,
-                 hidden: tuple[int, ...] = (64, 64)) -> None:
+                 hidden: tuple[int, ...] = (64, 64), box_squash: str = "tanh") -> None:
         super().__init__()
         if not isinstance(observation_space, spaces.Box):
             raise ValueError("MLPActorCritic needs a flat Box observation; use obs_mode='flat' or a graph agent")
         n_obs = int(np.prod(observation_space.shape))
-        self.head = ActionHead(action_space)
+        self.head = ActionHead(action_space, box_squash)
         self.actor = mlp(n_obs, hidden, self.head.n_out, out_std=0.01)
         self.critic = mlp(n_obs, hidden, 1, out_std=1.0)
 
