@@ -97,7 +97,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
     res = evaluate(args.policy, args.env, args.preset, episodes=args.episodes, seed=args.seed,
                    overrides=_overrides(args), batch_size=args.batch_size,
-                   reference="auto" if not args.no_reference else None)
+                   reference="auto" if not args.no_reference else None, samples=args.samples)
     d = res.to_dict()
     gap = "n/a" if res.gap_pct is None else f"{res.gap_pct:+.2f}%"
     text = (f"{args.env} preset={args.preset} policy={d['policy']} episodes={res.episodes} seed={res.seed}\n"
@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--no-reference", action="store_true", help="skip computing the reference")
+    p.add_argument("--samples", type=int, default=0, metavar="K",
+                   help="sampling decoding: best of K sampled solutions per episode (policies that support it, "
+                        "e.g. gnn-pretrained); 0 = the policy's default (greedy)")
     p.set_defaults(fn=cmd_eval)
 
     p = add("solve", "the references of an instance (optimum, bounds, best OR policy)")
@@ -182,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, default=None, help="seconds for solver-based references")
     p.set_defaults(fn=cmd_solve)
 
-    p = add("train", "train a policy and write a checkpoint directory")
+    p = add("train", "train a policy and write a checkpoint directory (mappo/ippo: --env opsrl.marl.MODULE)")
     p.add_argument("algo")
     _instance_args(p)
     p.add_argument("--seed", type=int, default=0)

@@ -53,6 +53,7 @@ ENVS: tuple[EnvEntry, ...] = (
                             "spt_nd", "lpt_nd", "mwkr_nd", "mor_nd", "fdd_mwkr_nd", "fifo_nd")},
             "random": "opsrl.envs.job_shop.heuristics:RandomPolicy",
             "cpsat": "opsrl.envs.job_shop.solver:CpSatPolicy",
+            "gnn-pretrained": "opsrl.policies.job_shop_gnn:pretrained",
         },
         references="opsrl.envs.job_shop.references:references",
         summary="Job-shop scheduling as dispatching: Taillard ta01-ta80, classic sets, random instances.",

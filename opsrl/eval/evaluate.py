@@ -60,6 +60,18 @@ def checkpoint_obs_mode(path: str) -> str:
         return str(json.load(fh).get("config", {}).get("obs_mode", "flat"))
 
 
+def with_samples(policy: Policy, samples: int) -> Policy:
+    """``policy`` with sampling decoding: K solutions sampled per episode, the best one played.
+
+    The policy provides it as ``with_samples(K)`` (e.g. the job-shop GNN); others raise ``ValueError``."""
+    if not isinstance(samples, (int, np.integer)) or samples < 0:
+        raise ValueError(f"samples={samples!r} is invalid: must be an integer >= 0")
+    if not hasattr(policy, "with_samples"):
+        raise ValueError(f"samples={samples}: policy {policy.name!r} has no sampling decoding "
+                         "(only policies with a with_samples(K) method, e.g. gnn-pretrained)")
+    return policy.with_samples(int(samples))
+
+
 @dataclasses.dataclass
 class EvalResult:
     env_id: str
@@ -84,7 +96,8 @@ class EvalResult:
 
 def evaluate(policy: str | Policy, env_id: str, preset: str | None = None, episodes: int = 100,
              seed: int = 0, overrides: dict[str, Any] | None = None, batch_size: int = 1024,
-             reference: Reference | str | None = "auto", obs_mode: str | None = None) -> EvalResult:
+             reference: Reference | str | None = "auto", obs_mode: str | None = None,
+             samples: int = 0) -> EvalResult:
     """Mean cost ± 95% CI of ``policy`` over ``episodes`` and its gap to the preset's reference.
 
     Args:
@@ -95,6 +108,8 @@ def evaluate(policy: str | Policy, env_id: str, preset: str | None = None, episo
             or ``None`` (no gap).
         obs_mode: the observation the policy acts on; ``None`` = what a checkpoint was trained on
             (its manifest's ``config.obs_mode``), else ``"flat"``.
+        samples: 0 = the policy as it is; K > 0 = its sampling decoding (best of K sampled solutions per
+            episode), for policies that have one (:func:`with_samples`).
     """
     overrides = dict(overrides or {})
     if obs_mode is None:
@@ -104,6 +119,8 @@ def evaluate(policy: str | Policy, env_id: str, preset: str | None = None, episo
         env = make_vector_env(env_id, n, preset, obs_mode, **overrides)
         if pol is None:
             pol = make_policy(policy, env_id, env.problem)
+            if samples:
+                pol = with_samples(pol, samples)
         costs.append(run_episodes(env, pol, chunk_seed))
     cost = np.concatenate(costs)
     mean, half = mean_ci95(cost)
@@ -115,7 +132,8 @@ def evaluate(policy: str | Policy, env_id: str, preset: str | None = None, episo
     elif isinstance(reference, Reference):
         ref = reference
     return EvalResult(
-        env_id=env_id, preset=preset, policy=policy if isinstance(policy, str) else pol.name,
+        env_id=env_id, preset=preset,
+        policy=(policy if isinstance(policy, str) else pol.name) + (f" (best of {samples} samples)" if samples else ""),
         episodes=episodes, seed=seed, mean_cost=mean, ci95=half, std=float(cost.std(ddof=1)) if cost.size > 1 else 0.0,
         reference=ref, gap_pct=gap_pct(mean, ref.value) if ref else None, admissible=pol.admissible,
         overrides=overrides, costs=cost)

@@ -25,7 +25,14 @@ The PPO core's own final evaluation and ``opsrl eval`` build *flat* envs (they d
 which a graph agent cannot act in. :class:`GNNPolicy` closes that gap for evaluation code in this package:
 it acts in an env of any ``obs_mode`` by computing the graph observation from the env's state, greedily or
 by sampling K complete schedules per instance and replaying the best (``samples=K``);
-:func:`load_gnn_policy` loads a PPO checkpoint directory into it.
+:func:`load_gnn_policy` loads a PPO checkpoint directory into it, applying the checkpoint's feature set and
+candidate filter to the policy's own view of the env (a policy trained with ``candidate_filter="non_delay"``
+keeps choosing among the earliest-starting jobs in an L2D env without a filter).
+
+A small trained checkpoint ships in ``opsrl/policies/pretrained/job_shop_gnn`` (its ``README.md`` has the
+training command): the named policy ``gnn-pretrained`` (:func:`pretrained`), e.g.
+``opsrl eval --env opsrl/JobShop-v0 --preset ta01 --policy gnn-pretrained --episodes 1 --samples 128``.
+:func:`solve_fixed` schedules every instance of a preset (``taillard_15x15``) in one batch.
 """
 
 from __future__ import annotations
@@ -161,25 +168,51 @@ class GNNPolicy(Policy):
 
     name = "gnn"
 
-    def __init__(self, problem, agent: nn.Module, samples: int = 0, seed: int = 0) -> None:
+    def __init__(self, problem, agent: nn.Module, samples: int = 0, seed: int = 0,
+                 env_overrides: dict[str, Any] | None = None) -> None:
         super().__init__(problem)
-        from opsrl.envs.job_shop.env import JobShop
+        from opsrl.envs.job_shop.env import FILTER_CODE, PLACEMENT_CODE, JobShop
 
         if samples < 0:
             raise ValueError(f"samples={samples!r} is invalid: must be >= 0")
-        self.agent, self.samples = agent.eval(), int(samples)
-        self.graph = JobShop(problem.params, obs_mode="graph")
+        self.agent, self.samples, self.seed = agent.eval(), int(samples), int(seed)
+        self.env_overrides = policy_overrides(env_overrides or {})
+        params = dataclasses.replace(problem.params, **self.env_overrides)
+        if problem.params.candidate_filter == "non_delay":  # never wider than the env's own filter
+            params = dataclasses.replace(params, candidate_filter="non_delay")
+        self.graph = JobShop(params, obs_mode="graph")
+        self._placement = PLACEMENT_CODE[params.placement]
+        self._filter = FILTER_CODE[params.candidate_filter]
+        # the env keeps EST only when its own filter or features need it: the policy refreshes it on a copy
+        self._refresh = params.candidate_filter == "non_delay" or params.feature_set == "rich"
         self.generator = torch.Generator().manual_seed(seed)
         self.name = "gnn_greedy" if samples == 0 else f"gnn_sample{samples}"
         self._plan: np.ndarray | None = None
         self.last_sampled_makespans: dict[int, np.ndarray] = {}
         """env index -> makespans of the K schedules sampled for its current instance (``samples`` > 0)."""
 
+    def with_samples(self, samples: int) -> GNNPolicy:
+        """The same agent with another decoding (0 = greedy, K = best of K sampled schedules)."""
+        return GNNPolicy(self.problem, self.agent, samples=samples, seed=self.seed,
+                         env_overrides=self.env_overrides)
+
+    def policy_state(self, state):
+        """The env state as the policy sees it: EST and the mask recomputed under the policy's candidate
+        filter (a policy trained with ``candidate_filter="non_delay"`` keeps choosing among the jobs that can
+        start earliest in an L2D env without a filter). A copy where needed; the env's state is untouched."""
+        from opsrl.envs.job_shop import dynamics as K_
+
+        if not self._refresh:
+            return state
+        jobs, mask = state.jobs.copy(), state.mask.copy()
+        K_.refresh_candidates(state.ops, jobs, state.machines, state.mseq, mask, self._placement, self._filter)
+        return state._replace(jobs=jobs, mask=mask)
+
     def act(self, obs: Any, info: dict[str, Any]) -> np.ndarray:
         from opsrl.envs.job_shop import dynamics as K_
         from opsrl.envs.job_shop.heuristics import state_of
 
-        state = state_of(self.env)
+        state = self.policy_state(state_of(self.env))
         if self.samples == 0:
             return self._greedy(self.graph.observe(state))
         B, t = state.t.shape[0], state.t
@@ -233,8 +266,23 @@ class GNNPolicy(Policy):
         return {**super().describe(), "samples": self.samples}
 
 
+# env parameters a checkpoint's training overrides fix for the policy: what it observes and which jobs it
+# chooses among; the instance, placement and reward stay the env's
+POLICY_FIELDS = ("feature_set", "time_norm", "self_loops", "candidate_filter")
+
+PRETRAINED_DIR = os.path.join(os.path.dirname(__file__), "pretrained", "job_shop_gnn")
+
+
+def policy_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The entries of a checkpoint's env overrides that shape the policy (``POLICY_FIELDS``)."""
+    return {k: v for k, v in overrides.items() if k in POLICY_FIELDS}
+
+
 def load_gnn_policy(path: str, problem, samples: int = 0, seed: int = 0) -> GNNPolicy:
-    """A :class:`GNNPolicy` from a PPO checkpoint directory trained with ``obs_mode="graph"``."""
+    """A :class:`GNNPolicy` from a PPO checkpoint directory trained with ``obs_mode="graph"``.
+
+    The checkpoint's feature set and candidate filter (its training ``overrides``) are applied to the policy's
+    own view of the env, so it acts in an env of any features, filter or ``obs_mode``."""
     from opsrl.algos.ppo import PPOConfig
     from opsrl.algos.ppo import make_agent as ppo_make_agent
 
@@ -246,11 +294,61 @@ def load_gnn_policy(path: str, problem, samples: int = 0, seed: int = 0) -> GNNP
         raise ValueError(f"{path}: trained with obs_mode={config.obs_mode!r}, not a graph agent")
     from opsrl.envs.job_shop.env import JobShop
 
-    graph = JobShop(problem.params, obs_mode="graph")
+    overrides = policy_overrides(meta.get("overrides", {}))
+    graph = JobShop(dataclasses.replace(problem.params, **overrides), obs_mode="graph")
     agent = ppo_make_agent(config, graph.observation_space, graph.action_space)
     state = torch.load(os.path.join(path, "agent.pt"), weights_only=True)
     agent.load_state_dict(state["agent"])
-    return GNNPolicy(problem, agent, samples=samples, seed=seed)
+    return GNNPolicy(problem, agent, samples=samples, seed=seed, env_overrides=overrides)
 
 
-__all__ = ["JobShopGNN", "GNNPolicy", "collate", "load_gnn_policy", "make_agent", "make_agent_gatv2"]
+def load_checkpoint(path: str, problem) -> GNNPolicy:
+    """Checkpoint loader named in the manifest of the shipped checkpoint (``opsrl eval --policy DIR``)."""
+    return load_gnn_policy(path, problem)
+
+
+def pretrained(problem) -> GNNPolicy:
+    """The named policy ``gnn-pretrained``: the checkpoint shipped in ``opsrl/policies/pretrained/job_shop_gnn``
+    (how it was trained: its ``README.md``), greedy; ``opsrl eval --samples K`` samples K schedules."""
+    if not os.path.isfile(os.path.join(PRETRAINED_DIR, CHECKPOINT_FILE)):
+        raise FileNotFoundError(f"the pretrained job-shop GNN is missing from the installation: {PRETRAINED_DIR}")
+    torch.set_num_threads(1)  # small graphs: one thread is fastest, and the env kernels use the other core
+    return load_gnn_policy(PRETRAINED_DIR, problem)
+
+
+def export_checkpoint(run_dir: str, out_dir: str = PRETRAINED_DIR, command: str = "", note: str = "") -> None:
+    """Write a PPO graph run as a shippable checkpoint: the agent's weights only (no optimiser, normaliser
+    or env state), its manifest with this module's loader, the training ``command`` and the progress log."""
+    import shutil
+
+    os.makedirs(out_dir, exist_ok=True)
+    state = torch.load(os.path.join(run_dir, "agent.pt"), weights_only=True)
+    torch.save({"agent": state["agent"]}, os.path.join(out_dir, "agent.pt"))
+    with open(os.path.join(run_dir, CHECKPOINT_FILE)) as fh:
+        meta = json.load(fh)
+    meta.update(loader="opsrl.policies.job_shop_gnn:load_checkpoint", command=command, training=note)
+    with open(os.path.join(out_dir, CHECKPOINT_FILE), "w") as fh:
+        json.dump(meta, fh, indent=2)
+    shutil.copy(os.path.join(run_dir, "progress.csv"), os.path.join(out_dir, "progress.csv"))
+
+
+def solve_fixed(policy: GNNPolicy, order: Any = None) -> tuple[np.ndarray, Any]:
+    """Schedule every fixed instance of ``policy.problem`` (e.g. preset ``taillard_15x15``) in one batch.
+
+    Returns the makespans (int64, row r = instance ``order[r]``, default every instance in order) and the
+    final batched state (``problem.schedule(state, r)`` gives instance r's schedule)."""
+    import types
+
+    problem = policy.problem
+    state = problem.init_fixed(order)
+    policy.reset(types.SimpleNamespace(state=state))
+    B = state.t.shape[0]
+    active, done = np.ones(B, dtype=np.bool_), np.zeros(B, dtype=np.bool_)
+    rng = np.random.default_rng(0)  # unused: no randomness inside a job-shop episode
+    while not done.all():
+        done |= problem.step(state, policy.act(None, {}), active, rng).terminated
+    return state.scal[:, 0].astype(np.int64), state
+
+
+__all__ = ["JobShopGNN", "GNNPolicy", "collate", "export_checkpoint", "load_checkpoint", "load_gnn_policy",
+           "make_agent", "make_agent_gatv2", "pretrained", "solve_fixed"]

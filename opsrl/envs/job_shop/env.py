@@ -93,6 +93,7 @@ class JobShop(Problem):
         super().__init__(params, obs_mode)
         p = params
         self.fixed = p.instance_list() if p.generator == "fixed" else []
+        self._fixed_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.n_jobs, self.n_machines = p.shape()
         n, m = self.n_jobs, self.n_machines
         self.n_ops = n * m
@@ -136,11 +137,12 @@ class JobShop(Problem):
         if self.fixed:
             pick = rng.integers(0, len(self.fixed), size=count) if len(self.fixed) > 1 \
                 else np.zeros(count, dtype=np.int64)
-            for r, b in enumerate(idx):
-                x = self.fixed[pick[r]]
-                state.ops[b, :, :, K_.DUR] = x.durations
-                state.ops[b, :, :, K_.MACH] = x.machines
-                state.jobs[b, :, K_.NOPS] = (x.machines >= 0).sum(axis=1)
+            # one fancy-indexed copy per array: a Python loop over rows took 0.19 s per reset of 4096 ta01 envs
+            # (cProfile), and every env of a one-instance preset finishes, and is reset, at the same step
+            dur, mach, nops = self._fixed_arrays()
+            state.ops[idx, :, :, K_.DUR] = dur[pick]
+            state.ops[idx, :, :, K_.MACH] = mach[pick]
+            state.jobs[idx, :, K_.NOPS] = nops[pick]
             state.instance[idx] = pick
             return
         n, m = self.n_jobs, self.n_machines
@@ -157,6 +159,14 @@ class JobShop(Problem):
             state.ops[b, :, :, K_.DUR] = rng.integers(p.duration_low, high, size=(n, m))
             state.ops[b, :, :, K_.MACH] = np.argsort(rng.random((n, m)), axis=1)
         state.jobs[idx, :, K_.NOPS] = m
+
+    def _fixed_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Durations, machines (int32 [I, n, m]) and op counts (int32 [I, n]) of the fixed instances, stacked."""
+        if self._fixed_cache is None:
+            dur = np.stack([x.durations for x in self.fixed]).astype(np.int32)
+            mach = np.stack([x.machines for x in self.fixed]).astype(np.int32)
+            self._fixed_cache = (dur, mach, (mach >= 0).sum(axis=2).astype(np.int32))
+        return self._fixed_cache
 
     # -- transitions ----------------------------------------------------------------------------------
     def init(self, batch: int, rng: np.random.Generator) -> JobShopState:
@@ -177,6 +187,24 @@ class JobShop(Problem):
         self._reset_kernel(state, rows)
         state.scal[:, K_.FIRST] = -1
         self._scal = state.scal
+        return state
+
+    def init_fixed(self, order: Any = None) -> JobShopState:
+        """A start state whose row r holds fixed instance ``order[r]`` (default: every instance of the
+        preset once, in order) — for solving a list of named instances in one batch."""
+        if not self.fixed:
+            raise ValueError("JobShop.init_fixed needs named or user instances (generator='fixed')")
+        order = np.arange(len(self.fixed)) if order is None else np.asarray(order, dtype=np.int64)
+        if order.ndim != 1 or order.size == 0 or order.min() < 0 or order.max() >= len(self.fixed):
+            raise ValueError(f"order={order!r} is invalid: indices into the {len(self.fixed)} instances")
+        state = self.init(len(order), np.random.default_rng(0))
+        dur, mach, nops = self._fixed_arrays()
+        state.ops[:, :, :, K_.DUR] = dur[order]
+        state.ops[:, :, :, K_.MACH] = mach[order]
+        state.jobs[:, :, K_.NOPS] = nops[order]
+        state.instance[:] = order
+        self._reset_kernel(state, np.ones(len(order), dtype=np.bool_))
+        self._pending = None
         return state
 
     def reset_rows(self, state: JobShopState, rows: np.ndarray, rng: np.random.Generator) -> None:
