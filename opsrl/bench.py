@@ -67,6 +67,11 @@ def vector_env(env_id: str, preset: str, overrides: dict[str, Any], num_envs: in
     envs = gym.make_vec(env_id, num_envs=num_envs, preset=preset, **overrides)
     envs.reset(seed=0)
     actions = np.stack([envs.single_action_space.sample() for _ in range(num_envs)])
+    for _ in range(5000):  # warm up through one autoreset: its numba kernels compile (or load) on first use
+        _, _, terminated, truncated, _ = envs.step(actions)
+        if (terminated | truncated).any():
+            envs.step(actions)
+            break
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         for _ in range(50):
