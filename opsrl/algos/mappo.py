@@ -53,7 +53,7 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from opsrl.algos.checkpoint import load_train_state, save_train_state
+from opsrl.algos.checkpoint import load_train_state
 from opsrl.algos.ppo import PPO, PPOConfig, RunningMeanStd, config_from, to_torch
 from opsrl.policies.base import CHECKPOINT_FILE, Policy
 from opsrl.policies.mlp import ActionHead, mlp
@@ -309,29 +309,14 @@ class MAPPO(PPO):
                 "config": dataclasses.asdict(self.config)}
 
     def save(self) -> None:
-        os.makedirs(self.out, exist_ok=True)
-        torch.save({"agent": self.agent.state_dict(), "obs_rms": self.obs_rms.state()},
-                   os.path.join(self.out, "agent.pt"))
-        save_train_state(self.out, {
-            "agent": self.agent.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "obs_rms": self.obs_rms.state(), "ret_rms": self.ret_rms.state(), "value_rms": self.value_rms.state(),
-            "torch_rng": torch.get_rng_state(), "update_idx": self.update_idx, "global_step": self.global_step,
-            "elapsed": self.elapsed, "recent_returns": torch.as_tensor(self.recent_returns[-1000:],
-                                                                       dtype=torch.float64)})
-        with open(os.path.join(self.out, CHECKPOINT_FILE), "w") as fh:
-            json.dump(self.manifest(), fh, indent=2)
+        # PettingZoo envs have no portable state: a resumed run re-seeds its env copies (see try_resume)
+        self.write_checkpoint(self.learner_state(n_returns=1000))
 
     def try_resume(self) -> bool:
         s = load_train_state(self.out)
         if s is None:
             return False
-        self.agent.load_state_dict(s["agent"])
-        self.optimizer.load_state_dict(s["optimizer"])
-        for rms, key in ((self.obs_rms, "obs_rms"), (self.ret_rms, "ret_rms"), (self.value_rms, "value_rms")):
-            rms.load(s[key])
-        torch.set_rng_state(s["torch_rng"])
-        self.update_idx, self.global_step, self.elapsed = s["update_idx"], s["global_step"], s["elapsed"]
-        self.recent_returns = s["recent_returns"].tolist()
+        self.load_learner_state(s)
         self.envs.env_steps = self.global_step
         self._reset_envs(self.seed + 7919 * self.update_idx)  # a fresh, reproducible stream of episodes
         return True

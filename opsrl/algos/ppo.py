@@ -341,37 +341,50 @@ class PPO:
                 "preset": self.preset, "overrides": self.overrides, "seed": self.seed,
                 "config": dataclasses.asdict(self.config)}
 
-    def save(self) -> None:
+    def learner_state(self, n_returns: int = 100) -> dict[str, Any]:
+        """The learner's part of ``train_state.pt`` (subclasses add their envs' state); writes ``agent.pt``."""
+        os.makedirs(self.out, exist_ok=True)
         torch.save({"agent": self.agent.state_dict(), "obs_rms": self.obs_rms.state()},
                    os.path.join(self.out, "agent.pt"))
+        return {"agent": self.agent.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "obs_rms": self.obs_rms.state(), "ret_rms": self.ret_rms.state(), "value_rms": self.value_rms.state(),
+                "torch_rng": torch.get_rng_state(), "update_idx": self.update_idx, "global_step": self.global_step,
+                "elapsed": self.elapsed,
+                "recent_returns": torch.as_tensor(self.recent_returns[-n_returns:], dtype=torch.float64)}
+
+    def write_checkpoint(self, state: dict[str, Any]) -> None:
+        save_train_state(self.out, state)
+        with open(os.path.join(self.out, CHECKPOINT_FILE), "w") as fh:
+            json.dump(self.manifest(), fh, indent=2)
+
+    def load_learner_state(self, s: dict[str, Any]) -> None:
+        self.agent.load_state_dict(s["agent"])
+        self.optimizer.load_state_dict(s["optimizer"])
+        for rms, key in ((self.obs_rms, "obs_rms"), (self.ret_rms, "ret_rms"), (self.value_rms, "value_rms")):
+            rms.load(s[key])
+        torch.set_rng_state(s["torch_rng"])
+        self.update_idx, self.global_step, self.elapsed = s["update_idx"], s["global_step"], s["elapsed"]
+        self.recent_returns = s["recent_returns"].tolist()
+
+    def save(self) -> None:
         env_state = {f: torch.as_tensor(np.asarray(v)) for f, v in zip(self.envs.state._fields, self.envs.state,
                                                                          strict=True)}
         obs = {k: torch.as_tensor(v) for k, v in self.obs.items()} if isinstance(self.obs, dict) \
             else torch.as_tensor(self.obs)
         info = {"action_mask": torch.as_tensor(self.info["action_mask"])} if "action_mask" in self.info else {}
-        state = {
-            "agent": self.agent.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "obs_rms": self.obs_rms.state(), "ret_rms": self.ret_rms.state(), "value_rms": self.value_rms.state(),
+        self.write_checkpoint({
+            **self.learner_state(),
             "discounted": torch.as_tensor(self.discounted), "ep_return": torch.as_tensor(self.ep_return),
             "pending_reset": torch.as_tensor(self.pending_reset), "autoreset": torch.as_tensor(self.envs._autoreset),
             "env_state": env_state, "env_rng": json.dumps(self.envs.np_random.bit_generator.state),
-            "obs": obs, "info": info, "torch_rng": torch.get_rng_state(),
-            "update_idx": self.update_idx, "global_step": self.global_step, "elapsed": self.elapsed,
-            "recent_returns": torch.as_tensor(self.recent_returns[-100:], dtype=torch.float64),
-        }
-        save_train_state(self.out, state)
-        with open(os.path.join(self.out, CHECKPOINT_FILE), "w") as fh:
-            json.dump(self.manifest(), fh, indent=2)
+            "obs": obs, "info": info,
+        })
 
     def try_resume(self) -> bool:
         s = load_train_state(self.out)
         if s is None:
             return False
-        self.agent.load_state_dict(s["agent"])
-        self.optimizer.load_state_dict(s["optimizer"])
-        self.obs_rms.load(s["obs_rms"])
-        self.ret_rms.load(s["ret_rms"])
-        self.value_rms.load(s["value_rms"])
+        self.load_learner_state(s)
         self.discounted, self.ep_return = s["discounted"].numpy(), s["ep_return"].numpy()
         self.pending_reset = s["pending_reset"].numpy()
         self.envs._autoreset = s["autoreset"].numpy()
@@ -379,9 +392,6 @@ class PPO:
         self.envs.np_random.bit_generator.state = json.loads(s["env_rng"])
         self.obs = {k: v.numpy() for k, v in s["obs"].items()} if isinstance(s["obs"], dict) else s["obs"].numpy()
         self.info = {k: v.numpy() for k, v in s["info"].items()}
-        torch.set_rng_state(s["torch_rng"])
-        self.update_idx, self.global_step, self.elapsed = s["update_idx"], s["global_step"], s["elapsed"]
-        self.recent_returns = s["recent_returns"].tolist()
         return True
 
 

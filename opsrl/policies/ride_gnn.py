@@ -28,15 +28,14 @@ reads the env's present state (vehicle routes, visible orders — what a dispatc
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from opsrl.policies.base import CHECKPOINT_FILE, Policy
+from opsrl.policies.base import Policy
+from opsrl.policies.ride_scorer import load_scorer
 
 ORDER_NODE_FEATURES = 6
 EDGE_FEATURES = 5
@@ -196,10 +195,6 @@ def gnn_config(net: RideGNN) -> dict[str, Any]:
 
 def load_policy(path: str, problem) -> GNNScorerPolicy:
     """The GNN of an OSPO/GRPO checkpoint directory (``scorer.pt``, weights only)."""
-    with open(os.path.join(path, CHECKPOINT_FILE)) as fh:
-        meta = json.load(fh)
-    net = gnn_from_config(meta["scorer"])
-    state = torch.load(os.path.join(path, "scorer.pt"), weights_only=True)
-    net.load_state_dict(state["scorer"])
+    meta, net = load_scorer(path, gnn_from_config)
     k = meta["scorer"].get("candidate_k", 16)
     return GNNScorerPolicy(problem, net, None if k is None else int(k), name=str(meta.get("algo", "ride_gnn")))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -102,11 +103,16 @@ def scorer_from_config(config: dict[str, Any]) -> PairScorer:
                       slope=float(config.get("slope", 0.01)))
 
 
-def load_policy(path: str, problem) -> RideScorerPolicy:
-    """The scorer of an OSPO/GRPO checkpoint directory (``scorer.pt``, weights only)."""
+def load_scorer(path: str, from_config: Callable[[dict[str, Any]], nn.Module]) -> tuple[dict[str, Any], nn.Module]:
+    """The manifest and the network of an OSPO/GRPO checkpoint directory (``scorer.pt``, weights only)."""
     with open(os.path.join(path, CHECKPOINT_FILE)) as fh:
         meta = json.load(fh)
-    scorer = scorer_from_config(meta["scorer"])
-    state = torch.load(os.path.join(path, "scorer.pt"), weights_only=True)
-    scorer.load_state_dict(state["scorer"])
+    net = from_config(meta["scorer"])
+    net.load_state_dict(torch.load(os.path.join(path, "scorer.pt"), weights_only=True)["scorer"])
+    return meta, net
+
+
+def load_policy(path: str, problem) -> RideScorerPolicy:
+    """The MLP pair scorer of an OSPO/GRPO checkpoint directory."""
+    meta, scorer = load_scorer(path, scorer_from_config)
     return RideScorerPolicy(problem, scorer, name=str(meta.get("algo", "ride_scorer")))
