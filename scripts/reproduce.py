@@ -807,22 +807,12 @@ def _reward_scores_policy(problem):
 def _ride_metrics(policy, preset: str, episodes: int, seed: int, overrides: dict | None = None) -> dict:
     """Per-episode served / pickup / lost of a named policy, a checkpoint or a ``factory(problem)`` on the
     scenarios of ``opsrl eval --seed seed`` (one vector env of ``episodes`` envs: common random numbers)."""
-    import numpy as np
-
-    from opsrl.eval.evaluate import make_vector_env, scenario_seeds
+    from opsrl.algos.ospo import dispatch_episodes
     from opsrl.policies.base import make_policy
 
-    out: dict[str, list] = {k: [] for k, _ in RIDE_RL_METRICS}
-    for n, chunk_seed in scenario_seeds(seed, episodes, episodes):
-        env = make_vector_env(RIDE, n, preset, "dict", **(overrides or {}))
-        pol = policy(env.problem) if callable(policy) else make_policy(policy, RIDE, env.problem)
-        obs, info = env.reset(seed=chunk_seed)
-        pol.reset(env)
-        for _ in range(env.problem.params.epochs):
-            obs, _, _, _, info = env.step(pol.act(obs, info))
-        for k in out:
-            out[k].append(np.asarray(info["metrics"][k], dtype=np.float64))
-    return {k: np.concatenate(v) for k, v in out.items()}
+    factory = policy if callable(policy) else (lambda problem: make_policy(policy, RIDE, problem))
+    return dispatch_episodes(factory, RIDE, preset, overrides or {}, episodes, seed, batch_size=episodes,
+                             keys=tuple(k for k, _ in RIDE_RL_METRICS))
 
 
 def ride_sharing_rl_rows(quick: bool, seed: int) -> list[dict]:

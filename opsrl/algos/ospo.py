@@ -157,22 +157,35 @@ class OSPOConfig:
     torch_threads: int = 1
 
 
-def dispatch_metrics(policy: RideScorerPolicy | Any, env_id: str, preset: str | None, overrides: dict[str, Any],
-                     episodes: int, seed: int, batch_size: int = 64) -> dict[str, float]:
-    """Mean served orders, pickup minutes, OSPO return (undiscounted) and served rate of ``policy`` on the
-    scenarios of ``opsrl eval --seed seed --episodes episodes`` (same chunking as :func:`opsrl.eval.evaluate`)."""
+DISPATCH_METRICS = ("served", "mean_pickup_min", "return", "served_rate")
+
+
+def dispatch_episodes(policy: Any, env_id: str, preset: str | None, overrides: dict[str, Any], episodes: int,
+                      seed: int, batch_size: int = 64, keys: tuple[str, ...] = DISPATCH_METRICS
+                      ) -> dict[str, np.ndarray]:
+    """Per-episode ``info["metrics"]`` (``keys``) of a dispatch policy on the scenarios of ``opsrl eval --seed seed
+    --episodes episodes`` (same chunking as :func:`opsrl.eval.evaluate`: common random numbers). ``policy`` is a
+    :class:`~opsrl.policies.base.Policy`, or a callable ``policy(problem)`` making one for each chunk's env."""
     from opsrl.eval.evaluate import make_vector_env, scenario_seeds
 
-    rows: dict[str, list[np.ndarray]] = {"served": [], "mean_pickup_min": [], "return": [], "served_rate": []}
+    rows: dict[str, list[np.ndarray]] = {k: [] for k in keys}
     for n, chunk_seed in scenario_seeds(seed, episodes, batch_size):
         env = make_vector_env(env_id, n, preset, "dict", **overrides)
+        pol = policy if hasattr(policy, "act") else policy(env.problem)
         obs, info = env.reset(seed=chunk_seed)
-        policy.reset(env)
+        pol.reset(env)
         for _ in range(env.problem.params.epochs):
-            obs, _, _, _, info = env.step(policy.act(obs, info))
+            obs, _, _, _, info = env.step(pol.act(obs, info))
         for k in rows:
             rows[k].append(np.asarray(info["metrics"][k], dtype=np.float64))
-    return {k: float(np.concatenate(v).mean()) for k, v in rows.items()}
+    return {k: np.concatenate(v) for k, v in rows.items()}
+
+
+def dispatch_metrics(policy: RideScorerPolicy | Any, env_id: str, preset: str | None, overrides: dict[str, Any],
+                     episodes: int, seed: int, batch_size: int = 64) -> dict[str, float]:
+    """Mean served orders, pickup minutes, OSPO return (undiscounted) and served rate (:func:`dispatch_episodes`)."""
+    per_episode = dispatch_episodes(policy, env_id, preset, overrides, episodes, seed, batch_size)
+    return {k: float(v.mean()) for k, v in per_episode.items()}
 
 
 class OSPO:
