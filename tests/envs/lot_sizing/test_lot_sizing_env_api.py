@@ -15,7 +15,7 @@ from gymnasium.utils.env_checker import check_env
 import opsrl
 from opsrl.core.errors import ParameterError
 from opsrl.envs.lot_sizing.params import INSTANCE_DIR, PDPPO_SIZES, LotSizingParams, write_reference_json
-from opsrl.testing import assert_single_env_matches_vector
+from opsrl.testing import assert_single_env_matches_vector, rendered
 
 ENV_ID = "opsrl/LotSizing-v0"
 PRESETS = opsrl.list_presets(ENV_ID)
@@ -211,17 +211,9 @@ def test_random_reset_distribution_and_fixed_reset():
 
 
 def test_render_modes():
-    env = gym.make(ENV_ID, preset="pdppo_15x5", render_mode="ansi")
-    env.reset(seed=0)
-    env.step(env.action_space.sample())
-    text = env.render()
+    text, _ = rendered(ENV_ID, preset="pdppo_15x5")
     assert "item15" in text and "m5:" in text
-    env = gym.make(ENV_ID, preset="tiny", render_mode="rgb_array")
-    env.reset(seed=0)
-    for _ in range(5):
-        env.step(env.action_space.sample())
-    img = env.render()
-    assert img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8
+    rendered(ENV_ID, steps=5, preset="tiny")
 
 
 # -- generator and files ---------------------------------------------------------------------------------
