@@ -441,15 +441,14 @@ class RideJointPolicy(Policy):
         p = self.problem
         d = obs if isinstance(obs, dict) else p.split_flat(np.asarray(obs))
         B, V = d["vehicles"].shape[:2]
-        none = np.zeros(p.O, dtype=np.int8)
-        rows = np.empty((B * V, self.actor.actor_dim), dtype=np.float32)
+        omask = np.repeat(d["order_mask"], V, axis=0)  # [B·V, O]
+        blocks = {"eligible_orders": omask * np.asarray(d["vehicle_mask"]).reshape(B * V, 1),
+                  "order_mask": omask, "orders": np.repeat(np.asarray(d["orders"]).reshape(B, -1), V, axis=0),
+                  "self": np.asarray(d["vehicles"]).reshape(B * V, -1)}
         n_obs = spaces.flatdim(self.space)
-        for b in range(B):
-            omask = d["order_mask"][b].astype(np.int8)
-            for i in range(V):
-                rows[b * V + i, :n_obs] = spaces.flatten(self.space, {
-                    "self": d["vehicles"][b, i], "orders": d["orders"][b], "order_mask": omask,
-                    "eligible_orders": omask if d["vehicle_mask"][b, i] > 0 else none})
+        rows = np.zeros((B * V, self.actor.actor_dim), dtype=np.float32)
+        # spaces.flatten of the agent's Dict concatenates its keys in the space's order
+        rows[:, :n_obs] = np.concatenate([blocks[k] for k in self.space.spaces], axis=1)
         if self.actor.config.add_agent_id:
             rows[:, n_obs:] = np.tile(np.eye(V, dtype=np.float32), (B, 1))
         return self.actor.act(rows, None).reshape(B, V, p.O)
