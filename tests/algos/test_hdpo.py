@@ -99,6 +99,37 @@ def test_budget_interruption_resumes_mid_epoch(tmp_path):
     assert third["steps"] == 48 and third["best_dev"] == second["best_dev"]
 
 
+def test_step_budget_and_cosine_schedule_resume_exactly(tmp_path):
+    """max_steps stops mid-epoch; the cosine rate decays to lr_final·lr; a run cut by its time budget and
+    resumed ends with the same weights as an uninterrupted one (the rate is a function of the step)."""
+    from opsrl.algos.hdpo import learning_rate
+
+    cfg = InventoryHDPOConfig.from_options({"max_steps": 100, "lr_schedule": "cosine", "lr_final": 0.1})
+    assert learning_rate(cfg, 1.0, 0) == 1.0
+    assert learning_rate(cfg, 1.0, 50) == pytest.approx(0.55)
+    assert learning_rate(cfg, 1.0, 100) == pytest.approx(0.1)
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    opts = dict(TINY, n_train=256, batch=64, max_steps=10, lr_schedule="cosine")  # 4 steps per epoch
+    first = train(ENV_ID, "one_store_lost_sales", {}, seed=0, budget_seconds=0.05, out=a, **opts)
+    assert first["stopped"] == "budget" and first["steps"] < 10
+    res = train(ENV_ID, "one_store_lost_sales", {}, seed=0, budget_seconds=60, out=a, **opts)
+    assert res["stopped"] == "max_steps" and res["steps"] == 10 and res["epochs"] == 2
+    full = train(ENV_ID, "one_store_lost_sales", {}, seed=0, budget_seconds=60, out=b, **opts)
+    assert full["steps"] == 10 and read_log(b)[-1]["step"] == "10"
+    lrs = [float(r["lr"]) for r in read_log(b)]
+    assert lrs == sorted(lrs, reverse=True) and lrs[-1] < 0.05 * lrs[0]
+    sa = torch.load(os.path.join(a, "train_state.pt"), weights_only=True)
+    sb = torch.load(os.path.join(b, "train_state.pt"), weights_only=True)
+    for k in sa["model"]:
+        torch.testing.assert_close(sa["model"][k], sb["model"][k], rtol=0, atol=0)
+    again = train(ENV_ID, "one_store_lost_sales", {}, seed=0, budget_seconds=60, out=b, **opts)
+    assert again["steps"] == 10 and again["best_dev"] == full["best_dev"]  # a finished run stays finished
+    with pytest.raises(ValueError, match="needs max_steps"):
+        InventoryHDPOConfig.from_options({"lr_schedule": "cosine"})
+    with pytest.raises(ValueError, match="lr_schedule"):
+        InventoryHDPOConfig.from_options({"lr_schedule": "step", "max_steps": 5})
+
+
 def test_resume_with_another_configuration_is_refused(tmp_path):
     out = str(tmp_path / "run")
     train(ENV_ID, "one_store_lost_sales", {}, seed=0, budget_seconds=30, out=out, max_epochs=1,

@@ -139,3 +139,10 @@ def test_proportional_rationing_gradcheck():
     on_hand = torch.tensor([4.0, 9.0], dtype=torch.float64, requires_grad=True)  # short, then ample
     assert torch.autograd.gradcheck(lambda r, h: proportional_rationing(r, h), (requests, on_hand))
     assert torch.autograd.gradcheck(lambda r, h: proportional_rationing(r, h, ship_all=True), (requests, on_hand))
+
+
+def test_independent_store_networks_take_the_short_path():
+    """The kernel comparison above covers both paths of ``step``: the store-only cases take the short one."""
+    short = {case for case in CASES if TorchNetwork(make_problem(case).network)._stores_only}
+    assert short == {"one_store_backlogged", "one_store_backlogged_K1", "one_store_lost_sales",
+                     "one_store_lost_sales_profit", "independent_stores_lost_n3"}
