@@ -198,32 +198,45 @@ def step(inv: torch.Tensor, demand_t: torch.Tensor, orders: torch.Tensor,
     procurement = (shipped * (net.edge_cost * net._from_supplier)).sum(1)
 
     # Demand at the stores; upstream nodes pay holding on what they keep after shipping.
-    x0 = on_hand[:, net.store_index]
+    y, sales, store_holding, shortage = _serve(on_hand[:, net.store_index], demand_t, net)
+    holding = store_holding + (torch.clamp(on_hand, min=0.0) * net._upstream_holding).sum(1)
+    on_hand = on_hand.index_copy(1, net.store_index, y)
+    return _advance(inv, on_hand, shipped, net), _parts(holding, shortage, procurement, shipped, sales, net)
+
+
+def _serve(x0: torch.Tensor, demand_t: torch.Tensor,
+           net: TorchNetwork) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Demand at stores holding ``x0 [B, S]``: (stock left — truncated at 0 under lost sales —, sales,
+    the stores' holding cost and their shortage cost, both ``[B]``)."""
     y = x0 - demand_t
-    short = torch.clamp(-y, min=0.0)
     over = torch.clamp(y, min=0.0)
     sales = torch.minimum(torch.clamp(x0, min=0.0), demand_t)
-    holding = (over * net._store_holding).sum(1) + (torch.clamp(on_hand, min=0.0) * net._upstream_holding).sum(1)
-    shortage = (short * net._store_underage).sum(1)
-    if net.lost_demand:
-        y = torch.clamp(y, min=0.0)
-    if net.maximize_profit:
-        revenue = (sales * net._store_underage).sum(1)
-        cost = -(revenue - (holding + procurement))
-    else:
-        cost = holding + shortage + procurement
-    on_hand = on_hand.index_copy(1, net.store_index, y)
+    holding = (over * net._store_holding).sum(1)
+    shortage = (torch.clamp(-y, min=0.0) * net._store_underage).sum(1)
+    return (over if net.lost_demand else y), sales, holding, shortage
 
-    # Shift (slot 1 joins on-hand) and receive each order into slot ℓ−1 of its destination.
+
+def _advance(inv: torch.Tensor, on_hand: torch.Tensor, shipped: torch.Tensor, net: TorchNetwork) -> torch.Tensor:
+    """Shift every inventory vector (slot 1 joins the on-hand left this period) and receive each shipment
+    into slot ℓ−1 of its destination."""
+    B, N, K = inv.shape
     if K > 1:
         new_inv = torch.cat([(on_hand + inv[:, :, 1]).unsqueeze(2), inv[:, :, 2:],
                              torch.zeros_like(inv[:, :, :1])], dim=2)
     else:
         new_inv = on_hand.unsqueeze(2)
-    new_inv = new_inv.reshape(B, N * K).index_add(1, net._receive_idx, shipped).reshape(B, N, K)
-    parts = {"cost": cost, "holding": holding, "shortage": shortage, "procurement": procurement,
-             "shipped": shipped, "sales": sales}
-    return new_inv, parts
+    return new_inv.reshape(B, N * K).index_add(1, net._receive_idx, shipped).reshape(B, N, K)
+
+
+def _parts(holding: torch.Tensor, shortage: torch.Tensor, procurement: torch.Tensor, shipped: torch.Tensor,
+           sales: torch.Tensor, net: TorchNetwork) -> dict[str, torch.Tensor]:
+    """The period's cost (in profit mode: holding + procurement − margin on sales) and its parts."""
+    if net.maximize_profit:
+        cost = -((sales * net._store_underage).sum(1) - (holding + procurement))
+    else:
+        cost = holding + shortage + procurement
+    return {"cost": cost, "holding": holding, "shortage": shortage, "procurement": procurement,
+            "shipped": shipped, "sales": sales}
 
 
 def _step_stores(inv: torch.Tensor, demand_t: torch.Tensor, q: torch.Tensor,
@@ -231,29 +244,9 @@ def _step_stores(inv: torch.Tensor, demand_t: torch.Tensor, q: torch.Tensor,
     """:func:`step` for networks of independent stores (``net._stores_only``): every order is shipped in
     full by the supplier, so the period is the general one without rationing, shipments out of nodes and
     store/upstream scatters (the twin-vs-kernel tests cover both paths)."""
-    B, N, K = inv.shape
-    x0 = inv[:, :, 0]
-    y = x0 - demand_t
-    short = torch.clamp(-y, min=0.0)
-    over = torch.clamp(y, min=0.0)
-    sales = torch.minimum(torch.clamp(x0, min=0.0), demand_t)
-    holding = (over * net._store_holding).sum(1)
-    shortage = (short * net._store_underage).sum(1)
+    y, sales, holding, shortage = _serve(inv[:, :, 0], demand_t, net)
     procurement = (q * net.edge_cost).sum(1) if net._charges_orders else torch.zeros_like(holding)
-    if net.lost_demand:
-        y = over
-    if net.maximize_profit:
-        cost = -((sales * net._store_underage).sum(1) - (holding + procurement))
-    else:
-        cost = holding + shortage + procurement
-    if K > 1:
-        new_inv = torch.cat([(y + inv[:, :, 1]).unsqueeze(2), inv[:, :, 2:], torch.zeros_like(inv[:, :, :1])], dim=2)
-    else:
-        new_inv = y.unsqueeze(2)
-    new_inv = new_inv.reshape(B, N * K).index_add(1, net._receive_idx, q).reshape(B, N, K)
-    parts = {"cost": cost, "holding": holding, "shortage": shortage, "procurement": procurement,
-             "shipped": q, "sales": sales}
-    return new_inv, parts
+    return _advance(inv, y, q, net), _parts(holding, shortage, procurement, q, sales, net)
 
 
 def rollout(net: TorchNetwork, inv0: torch.Tensor, demand: torch.Tensor,
