@@ -421,13 +421,17 @@ def train(env_id: str, preset: str | None, overrides: dict[str, Any], seed: int,
 
 
 class PPOPolicy(Policy):
-    """A trained agent acting greedily (the distribution's mode) on observation batches."""
+    """A trained agent acting on observation batches: greedily (the distribution's mode, the default) or, with
+    ``deterministic=False``, by sampling its actions from torch's global generator (seed it with
+    ``torch.manual_seed`` for reproducible evaluations) — the stochastic policy PPO actually optimises, which
+    can be much better than its mode when the action factorises over dimensions (e.g. one categorical per
+    machine in lot sizing)."""
 
     name = "ppo"
 
-    def __init__(self, problem, agent: nn.Module, obs_rms: RunningMeanStd | None) -> None:
+    def __init__(self, problem, agent: nn.Module, obs_rms: RunningMeanStd | None, deterministic: bool = True) -> None:
         super().__init__(problem)
-        self.agent, self.obs_rms = agent.eval(), obs_rms
+        self.agent, self.obs_rms, self.deterministic = agent.eval(), obs_rms, deterministic
 
     def act(self, obs: Any, info: dict[str, Any]) -> np.ndarray:
         if self.obs_rms is not None and not isinstance(obs, dict):
@@ -436,7 +440,8 @@ class PPOPolicy(Policy):
         mask = None if mask is None else torch.as_tensor(np.asarray(mask).reshape(len(mask), -1))
         with torch.no_grad():
             dist, _ = self.agent(to_torch(obs), mask)
-            return self.agent.head.to_env(dist.mode().numpy())
+            action = dist.mode() if self.deterministic else dist.sample()
+            return self.agent.head.to_env(action.numpy())
 
 
 def load_policy(path: str, problem) -> PPOPolicy:

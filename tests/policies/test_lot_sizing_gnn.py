@@ -92,3 +92,82 @@ def test_ppo_and_pdppo_train_the_gnn_and_transfer(train, tmp_path):
     for preset in ("pdppo_15x5", "pdppo_25x15"):  # the 15x5 checkpoint acts on 25x15 without retraining
         res = evaluate(out, ENV_ID, preset, episodes=2, seed=0, reference=None)
         assert np.isfinite(res.mean_cost) and res.mean_cost > 0
+
+
+# -- the inertia prior (both lot-sizing agents) and the sampled policy ----------------------------------------
+@pytest.mark.parametrize("preset", ["pdppo_15x5", "pdppo_25x15"])
+@pytest.mark.parametrize("graph", [False, True])
+def test_inertia_prior_makes_the_initial_policy_continue_its_runs(preset, graph):
+    """With the actor's output near 0 at initialisation, the last choice has probability e^c / (e^c + 1) on
+    every machine, whatever its number of options (c = INERTIA_INIT); without the prior it is 1 / (n + 1)."""
+    from opsrl.policies.lot_sizing_gnn import INERTIA_INIT, make_mlp_agent
+    from opsrl.registration import make_problem
+
+    kw = {"obs_mode": "graph"} if graph else {}
+    envs = gym.make_vec(ENV_ID, num_envs=4, preset=preset, **kw)
+    obs, info = envs.reset(seed=3)
+    torch.manual_seed(0)
+    factory = make_agent if graph else make_mlp_agent
+    agent = factory(envs.single_observation_space, envs.single_action_space, hidden=(16,))
+    with torch.no_grad():
+        dist, _ = agent(obs if graph else torch.as_tensor(obs), torch.as_tensor(info["action_mask"].reshape(4, -1)))
+    probs = torch.stack([c.probs for c in dist.cats], 1)  # [B, M, I + 1]
+    setup = torch.as_tensor(make_problem(ENV_ID, preset, **kw).decode(obs)[1])
+    keep = probs.gather(2, setup.unsqueeze(-1)).squeeze(-1)
+    expected = np.exp(INERTIA_INIT) / (np.exp(INERTIA_INIT) + 1.0)
+    torch.testing.assert_close(keep, torch.full_like(keep, expected), atol=0.03, rtol=0)
+    agent.use_prior.fill_(0.0)  # the prior is what moves it: without it the policy is near uniform
+    with torch.no_grad():
+        dist, _ = agent(obs if graph else torch.as_tensor(obs), torch.as_tensor(info["action_mask"].reshape(4, -1)))
+    keep = torch.stack([c.probs for c in dist.cats], 1).gather(2, setup.unsqueeze(-1)).squeeze(-1)
+    assert keep.max() < 0.6
+
+
+def test_checkpoints_from_before_the_prior_load_with_it_off():
+    envs, obs, info = graph_batch("pdppo_15x5")
+    torch.manual_seed(2)
+    agent = make_agent(envs.single_observation_space, envs.single_action_space, hidden=(16,))
+    old = {k: v for k, v in agent.state_dict().items() if k not in ("inertia", "use_prior")}
+    fresh = make_agent(envs.single_observation_space, envs.single_action_space, hidden=(16,))
+    fresh.load_state_dict(old)
+    assert float(fresh.use_prior) == 0.0
+    agent.use_prior.fill_(0.0)
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(obs)[0].cats[2].logits, agent(obs)[0].cats[2].logits)
+
+
+def test_sampled_policy_is_reproducible_and_differs_from_the_greedy_one(tmp_path):
+    from opsrl.policies.base import make_policy
+    from opsrl.registration import make_problem
+
+    out = str(tmp_path / "mlp")
+    ppo_train(
+        ENV_ID,
+        "pdppo_15x5",
+        {"obs_normalize": True},
+        seed=0,
+        budget_seconds=300,
+        out=out,
+        total_timesteps=202,
+        num_envs=2,
+        num_steps=101,
+        update_epochs=1,
+        eval_episodes=0,
+        policy="opsrl.policies.lot_sizing_gnn:make_mlp_agent",
+        hidden=(16,),
+    )
+    problem = make_problem(ENV_ID, "pdppo_15x5", obs_normalize=True)
+    policy = make_policy(out, ENV_ID, problem)
+    greedy = evaluate(
+        policy, ENV_ID, "pdppo_15x5", episodes=4, seed=0, overrides={"obs_normalize": True}, reference=None
+    ).mean_cost
+    policy.deterministic = False
+    costs = []
+    for _ in range(2):
+        torch.manual_seed(5)
+        costs.append(
+            evaluate(
+                policy, ENV_ID, "pdppo_15x5", episodes=4, seed=0, overrides={"obs_normalize": True}, reference=None
+            ).mean_cost
+        )
+    assert costs[0] == costs[1] and costs[0] != greedy

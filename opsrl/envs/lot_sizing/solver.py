@@ -373,3 +373,213 @@ def wagner_whitin(demand: Any, setup_cost: float, holding_cost: float) -> tuple[
         orders[j] = float(d[j:t].sum())
         t = j
     return float(F[T]), orders
+
+
+# -- Lagrangian perfect-information bound (§5.4, strengthened) -----------------------------------------------
+# The wait-and-see MIP's LP relaxation is nearly 0 on T = 100 instances (fractional setups spread production
+# without a setup cost), so its dual bound within any practical time limit says nothing. This bound instead
+# dualises the machine capacity (each machine makes at most one item per period) with multipliers
+# λ[m, t] >= 0. What remains splits into one problem per item: which of its machines produce in each period,
+# with the exact setup rule (a setup is paid when m makes i at t but did not at t − 1), setup loss, lost
+# sales, holding and the cap. Each item's problem is solved exactly by dynamic programming over (stock,
+# machines that produced the item last period), so every λ gives a valid lower bound
+#     L(λ) = Σ_i v_i(λ) − Σ_{m,t} λ[m, t] <= wait-and-see optimum,
+# and a subgradient method raises it. The DP tracks at most ``exact_machines`` machines per item exactly;
+# further machines (the items of large instances with up to 12 capable machines) are relaxed once more: they
+# make their batch P without setup cost or loss, and stock may be thrown away freely, so any plan of the
+# real model is a plan of this relaxation with a cost at least as high. Clean mode (§2.3) only.
+def _njit(fn):
+    from numba import njit
+
+    return njit(cache=True)(fn)
+
+
+@_njit
+def _item_lagrangian_dp(demand, imax, hold, ls, s0, prev0, P, L, F, lam, rel_P, rel_lam):  # pragma: no cover
+    """Exact DP of one item's Lagrangian subproblem.
+
+    demand [T] int, P/L/F [K] (exactly tracked machines: batch, setup loss, setup cost), lam [T, K],
+    rel_P [R], rel_lam [T, R] (relaxed machines), prev0 = bit set of the tracked machines set up for the
+    item at the start. Returns (value, used [T, K] 0/1, rel_used [T, R] 0/1) of an optimal plan.
+    """
+    T = demand.shape[0]
+    K, R = P.shape[0], rel_P.shape[0]
+    nS = 1 << K
+    X = imax + demand.max() + 1  # post-decision stock index 0..X-1; anything above ends at the cap anyway
+    n_sub = 1 << R
+    # per t: the Pareto front of the relaxed machines' subsets (more production never costs more, thanks to
+    # free disposal, so only subsets that are cheaper than every larger production count)
+    par_p = np.zeros((T, n_sub), dtype=np.int64)
+    par_c = np.zeros((T, n_sub))
+    par_r = np.zeros((T, n_sub), dtype=np.int64)
+    par_n = np.zeros(T, dtype=np.int64)
+    sub_p = np.zeros(n_sub, dtype=np.int64)
+    for r in range(n_sub):
+        for j in range(R):
+            if (r >> j) & 1:
+                sub_p[r] += rel_P[j]
+    order = np.argsort(-sub_p, kind="mergesort")
+    for t in range(T):
+        best = np.inf
+        n = 0
+        for q in range(n_sub):
+            r = order[q]
+            c = 0.0
+            for j in range(R):
+                if (r >> j) & 1:
+                    c += rel_lam[t, j]
+            if c < best - 1e-12:
+                best = c
+                par_p[t, n], par_c[t, n], par_r[t, n] = sub_p[r], c, r
+                n += 1
+        par_n[t] = n
+    # transition tables of the tracked machines: production and cost of making S after S'
+    prod = np.zeros((nS, nS), dtype=np.int64)
+    setc = np.zeros((nS, nS))
+    for S in range(nS):
+        for Sp in range(nS):
+            for k in range(K):
+                if (S >> k) & 1:
+                    if (Sp >> k) & 1:
+                        prod[S, Sp] += P[k]
+                    else:
+                        prod[S, Sp] += P[k] - L[k]
+                        setc[S, Sp] += F[k]
+    V = np.zeros((nS, imax + 1))
+    argS = np.zeros((T, nS, imax + 1), dtype=np.int64)
+    argR = np.zeros((T, nS, X), dtype=np.int64)
+    argX = np.zeros((T, nS, X), dtype=np.int64)
+    H = np.zeros((nS, X))
+    for t in range(T - 1, -1, -1):
+        d = demand[t]
+        for S in range(nS):
+            # G(x): best cost from post-decision stock x with disposal down to any x' <= x
+            g_best = np.inf
+            g_arg = 0
+            G = np.empty(X)
+            for x in range(X):
+                rest = x - d
+                end = min(imax, max(0, rest))
+                c = ls * max(0, -rest) + hold * end + V[S, end]
+                if c < g_best:
+                    g_best, g_arg = c, x
+                G[x] = g_best
+                argX[t, S, x] = g_arg
+            for y in range(X):
+                hb = np.inf
+                hr = 0
+                for q in range(par_n[t]):
+                    c = par_c[t, q] + G[min(y + par_p[t, q], X - 1)]
+                    if c < hb:
+                        hb, hr = c, q
+                H[S, y] = hb
+                argR[t, S, y] = hr
+        lam_S = np.zeros(nS)
+        for S in range(nS):
+            for k in range(K):
+                if (S >> k) & 1:
+                    lam_S[S] += lam[t, k]
+        Vn = np.empty((nS, imax + 1))
+        for Sp in range(nS):
+            for s in range(imax + 1):
+                best = np.inf
+                arg = 0
+                for S in range(nS):
+                    c = lam_S[S] + setc[S, Sp] + H[S, min(s + prod[S, Sp], X - 1)]
+                    if c < best:
+                        best, arg = c, S
+                Vn[Sp, s] = best
+                argS[t, Sp, s] = arg
+        V = Vn
+    value = V[prev0, s0]
+    used = np.zeros((T, K), dtype=np.int64)
+    rel_used = np.zeros((T, R), dtype=np.int64)
+    Sp, s = prev0, s0
+    for t in range(T):
+        S = argS[t, Sp, s]
+        y = min(s + prod[S, Sp], X - 1)
+        q = argR[t, S, y]
+        x = min(y + par_p[t, q], X - 1)
+        x = argX[t, S, x]
+        for k in range(K):
+            used[t, k] = (S >> k) & 1
+        for j in range(R):
+            rel_used[t, j] = (par_r[t, q] >> j) & 1
+        s = min(imax, max(0, x - demand[t]))
+        Sp = S
+    return value, used, rel_used
+
+
+@dataclasses.dataclass
+class LagrangianBound:
+    """A valid lower bound on one scenario's perfect-information optimum: ``bound = max_k L(λ_k)``."""
+
+    bound: float
+    iterations: int
+    history: list[float]
+    multipliers: np.ndarray  # [T, M] the best λ
+
+
+def lagrangian_bound(inst: Instance, demand: np.ndarray, inv0: np.ndarray, setup0: np.ndarray,
+                     iterations: int = 60, exact_machines: int = 5, upper: float | None = None,
+                     lam0: np.ndarray | None = None) -> LagrangianBound:
+    """Lower bound on the wait-and-see cost of the scenario ``demand`` [T, I] (integer) from ``inv0``, ``setup0``
+    by Lagrangian relaxation of the machine capacities (see the comment above ``_item_lagrangian_dp``).
+
+    Subgradient ascent with Polyak steps towards ``upper`` (a cost of a feasible plan, e.g. always idle;
+    default: the always-idle cost of the scenario) and step halving after 5 iterations without progress.
+    ``exact_machines``: machines per item whose setups the DP tracks (cost grows as 4^k); the others are
+    relaxed further (batch without setup cost or loss). Any λ >= 0 gives a valid bound, so the iteration
+    budget only affects tightness.
+    """
+    demand = np.rint(np.asarray(demand, dtype=np.float64)).astype(np.int64)
+    T, n_items = demand.shape
+    n_mach = inst.n_machines
+    P = inst.production.astype(np.int64)
+    L = np.minimum(inst.setup_loss, P).astype(np.int64)  # clean mode: a batch never destroys stock
+    plan = []  # per item: (tracked machines, relaxed machines, prev0 bit set)
+    for i in range(n_items):
+        cap = np.flatnonzero(P[:, i] > 0)
+        # track the machines whose setups cost most (setup cost + lost units valued at the lost-sales cost)
+        weight = inst.setup_cost[cap, i] + L[cap, i] * inst.lost_sales[i]
+        order = cap[np.argsort(-weight, kind="stable")]
+        tracked, relaxed = order[:exact_machines], order[exact_machines:]
+        prev0 = sum(1 << k for k, m in enumerate(tracked) if setup0[m] == i + 1)
+        plan.append((tracked, relaxed, prev0))
+    if upper is None:  # always idle: stock runs down, then every unit is lost
+        stock, upper = np.asarray(inv0, dtype=np.int64).copy(), 0.0
+        for t in range(T):
+            rest = stock - demand[t]
+            upper += float(inst.lost_sales @ np.maximum(-rest, 0))
+            stock = np.minimum(inst.max_inventory, np.maximum(rest, 0))
+            upper += float(inst.holding @ stock)
+    lam = np.zeros((T, n_mach)) if lam0 is None else np.array(lam0, dtype=np.float64)
+    best, best_lam, history = -np.inf, lam.copy(), []
+    theta, stall = 1.0, 0
+    for _ in range(iterations):
+        total, load = -lam.sum(), np.zeros((T, n_mach))
+        for i, (tracked, relaxed, prev0) in enumerate(plan):
+            v, used, rel_used = _item_lagrangian_dp(
+                demand[:, i], int(inst.max_inventory[i]), float(inst.holding[i]), float(inst.lost_sales[i]),
+                int(inv0[i]), int(prev0), P[tracked, i], L[tracked, i], inst.setup_cost[tracked, i].astype(np.float64),
+                np.ascontiguousarray(lam[:, tracked]), P[relaxed, i], np.ascontiguousarray(lam[:, relaxed]))
+            total += v
+            load[:, tracked] += used
+            load[:, relaxed] += rel_used
+        history.append(float(total))
+        if total > best + 1e-9:
+            best, best_lam, stall = float(total), lam.copy(), 0
+        else:
+            stall += 1
+            if stall >= 5:
+                theta, stall = theta / 2, 0
+        grad = load - 1.0
+        grad[(lam <= 0) & (grad < 0)] = 0.0  # projected: λ stays at 0 where the machine is not overloaded
+        norm = float((grad**2).sum())
+        if norm == 0.0:  # the relaxed plan is feasible: the bound is the optimum of the relaxation
+            break
+        # Polyak step towards a target between the best bound and the upper cost (a far target overshoots)
+        target = min(upper, best + 0.25 * abs(best) + 1.0) if np.isfinite(best) else upper
+        step = theta * max(target - total, 0.05 * (target - best) + 1e-6) / norm
+        lam = np.maximum(lam + step * grad, 0.0)
+    return LagrangianBound(best, len(history), history, best_lam)
