@@ -110,6 +110,10 @@ class TorchNetwork:
                 f"K={self.K}, dtype={self.dtype}, device={self.device})")
 
 
+RATION_FLOOR = 1e-15
+"""Smallest denominator of the rationing ratio (see :func:`_ration`)."""
+
+
 def _ration(requests: torch.Tensor, on_hand: torch.Tensor, src_idx: torch.Tensor, n_out: torch.Tensor,
             ship_all: torch.Tensor) -> torch.Tensor:
     """Rationing over ``requests [..., M]`` from sources ``src_idx [M]`` into ``on_hand [..., N+1]``
@@ -118,7 +122,10 @@ def _ration(requests: torch.Tensor, on_hand: torch.Tensor, src_idx: torch.Tensor
     total = torch.zeros_like(on_hand).index_add(-1, src_idx, requests)
     positive = total > 0.0
     # The unused branch of a torch.where still back-propagates (times 0): a safe denominator keeps it finite.
-    safe_total = torch.where(positive, total, torch.ones_like(total))
+    # Its floor matters too: the division's backward divides by total², which underflows to 0 in float32 for
+    # totals below ~1e-19 (a softplus head can request that little) and turns 0·x/0 into a NaN gradient. Totals
+    # under RATION_FLOOR change the shipped quantities by less than RATION_FLOOR units.
+    safe_total = torch.where(positive, total, torch.ones_like(total)).clamp(min=RATION_FLOOR)
     share = on_hand / safe_total
     # Stock-holding nodes scale requests down only when short; a transshipment center always scales to
     # exactly its on-hand. The supplier column (on-hand 0 by convention) is unlimited: its ratio is 1.

@@ -146,3 +146,19 @@ def test_independent_store_networks_take_the_short_path():
     short = {case for case in CASES if TorchNetwork(make_problem(case).network)._stores_only}
     assert short == {"one_store_backlogged", "one_store_backlogged_K1", "one_store_lost_sales",
                      "one_store_lost_sales_profit", "independent_stores_lost_n3"}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_rationing_gradient_is_finite_for_vanishing_requests(dtype):
+    """Requests summing to ~1e-25 (a softplus head far in its tail) used to give 0·x/0 = NaN gradients in
+    float32 (total² underflows), which poisoned a GNN's weights after a few dozen HDPO steps."""
+    for on_hand in (0.0, 5.0):
+        requests = torch.tensor([[1e-25, 3e-26, 2.0]], dtype=dtype, requires_grad=True)
+        stock = torch.tensor([[on_hand, 0.0]], dtype=dtype, requires_grad=True)
+        for ship_all in (False, True):
+            out = proportional_rationing(requests, stock, src=torch.tensor([0, 0, -1]), ship_all=ship_all)
+            out.sum().backward()
+            assert torch.isfinite(out).all() and torch.isfinite(requests.grad).all()
+            assert torch.isfinite(stock.grad).all()
+            assert out[0, 2] == 2.0  # the supplier's request passes unchanged
+            requests.grad = stock.grad = None
