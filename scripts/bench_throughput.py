@@ -124,6 +124,63 @@ def job_shop_lib_yardsticks(seconds: float) -> list[tuple[str, float]]:
     return rows
 
 
+def job_shop_side_by_side(seconds: float, batches: tuple[int, ...] = (256, 4096), rounds: int = 8) -> list[dict]:
+    """Random-policy decisions/s on ta01 of opsrl's ``make_vec(B)`` (flat observation, autoreset) and
+    job-shop-lib's bare ``Dispatcher`` (random ready op, no observation), measured alternately in ``rounds``
+    slices of ``seconds / rounds`` each so that a busy shared machine slows both alike (issue goal: ≥ 10× the
+    Dispatcher). opsrl's actions are 64 pre-drawn uniform random job vectors used in turn (masked or finished
+    jobs are replaced by the env's lowest eligible job); the Dispatcher draws with ``random.choice``. Empty
+    when job-shop-lib is not installed."""
+    try:
+        from job_shop_lib.benchmarking import load_benchmark_instance
+        from job_shop_lib.dispatching import Dispatcher
+    except ImportError:
+        return []
+    import random
+
+    import gymnasium as gym
+
+    rnd = random.Random(0)
+    dispatcher = Dispatcher(load_benchmark_instance("ta01"))
+
+    def jsl_slice(budget: float) -> tuple[int, float]:
+        steps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < budget:
+            for _ in range(100):
+                ops = dispatcher.available_operations()
+                if not ops:
+                    dispatcher.reset()
+                    continue
+                dispatcher.dispatch(rnd.choice(ops))
+                steps += 1
+        return steps, time.perf_counter() - start
+
+    out = []
+    for batch in batches:
+        envs = gym.make_vec("opsrl/JobShop-v0", num_envs=batch, preset="ta01")
+        envs.reset(seed=0)
+        table = np.random.default_rng(0).integers(0, 15, size=(64, batch))
+        for t in range(300):  # through one autoreset: every kernel compiled (or loaded) before timing
+            envs.step(table[t % 64])
+        ours, theirs = [0, 0.0], [0, 0.0]
+        t = 0
+        for _ in range(rounds):
+            start = time.perf_counter()
+            while time.perf_counter() - start < seconds / rounds:
+                for _ in range(10):
+                    envs.step(table[t % 64])
+                    t += 1
+                ours[0] += 10 * batch
+            ours[1] += time.perf_counter() - start
+            steps, spent = jsl_slice(seconds / rounds)
+            theirs[0] += steps
+            theirs[1] += spent
+        envs.close()
+        a, b = ours[0] / ours[1], theirs[0] / theirs[1]
+        out.append({"num_envs": batch, "opsrl": a, "dispatcher": b, "ratio": a / b})
+    return out
+
+
 def lot_sizing_yardstick(seconds: float, batch: int = 4096, preset: str = "pdppo_15x5") -> tuple[float, float]:
     """Env-steps/s of the lot-sizing step in the same run: (plain NumPy-vectorised step of the same
     semantics with Binomial demand drawn per step — the yardstick of the lot-sizing spec §8 —, opsrl's
@@ -208,6 +265,7 @@ def main() -> None:
     rows = bench.run(args.env, seconds=args.seconds)
     yard = numpy_lost_sales_yardstick(args.seconds)
     jsl = job_shop_lib_yardsticks(args.seconds) if args.env in (None, "opsrl/JobShop-v0") else []
+    jsl_side = job_shop_side_by_side(2 * args.seconds) if args.env in (None, "opsrl/JobShop-v0") else []
     port = {m: portfolio_backtest(args.seconds, cost_model=m) for m in ("linear", "exact")}
     lot = lot_sizing_yardstick(args.seconds) if args.env in (None, "opsrl/LotSizing-v0") else None
     ride = bench.ride_sharing_fleet(args.seconds) if args.env in (None, "opsrl/RideSharing-v0") else []
@@ -237,6 +295,12 @@ def main() -> None:
         "|---|---:|",
         f"| NumPy-vectorised one-store lost sales, base stock, batch 32,768, L = 4 (spec §8) | {yard:,.0f} |",
         *(f"| {label} (decisions/s; job-shop spec §8) | {value:,.0f} |" for label, value in jsl),
+        *([] if not jsl_side else [
+            "", "| job shop ta01, random policy, measured alternately (job-shop spec §8; issue goal ≥ 10×) | "
+            "opsrl make_vec decisions/s (flat obs) | job-shop-lib Dispatcher decisions/s (no obs) | ratio |",
+            "|---|---:|---:|---:|",
+            *[f"| {r['num_envs']:,} envs | {r['opsrl']:,.0f} | {r['dispatcher']:,.0f} | {r['ratio']:.1f}× |"
+              for r in jsl_side]]),
         "",
         "| portfolio step, 4,096 envs, 10 assets + cash, softmax (portfolio spec §8) | NumPy env-steps/s | "
         "numba kernel env-steps/s | ratio |",

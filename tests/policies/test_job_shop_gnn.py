@@ -89,6 +89,27 @@ def test_sampling_replays_the_best_sampled_schedule():
         assert len(policy.last_sampled_makespans[b]) == 5
 
 
+@pytest.mark.parametrize("chunk,time_limit,drawn", [(4, None, 6), (4, 1e-9, 4), (None, 1e-9, 6)])
+def test_sampling_in_chunks_and_under_a_time_limit(chunk, time_limit, drawn):
+    """``chunk`` draws the K schedules a few at a time; ``time_limit`` stops starting new chunks (at least one
+    is drawn); the replayed schedule is still the best of those drawn."""
+    problem = JobShop.from_preset("random_6x6", obs_mode="graph")
+    torch.manual_seed(0)
+    agent = gnn_agent(problem.observation_space, problem.action_space, hidden=(16, 16))
+    envs = gym.make_vec(ENV_ID, num_envs=2, preset="random_6x6")
+    policy = GNNPolicy(envs.problem, agent, samples=6, seed=1).with_samples(6, chunk=chunk, time_limit=time_limit)
+    obs, info = envs.reset(seed=4)
+    policy.reset(envs)
+    for _ in range(36):
+        obs, _, terminated, _, info = envs.step(policy.act(obs, info))
+    assert terminated.all()
+    for b in range(2):
+        assert len(policy.last_sampled_makespans[b]) == drawn
+        assert envs.problem.schedule(envs.state, b)["makespan"] == policy.last_sampled_makespans[b].min()
+    with pytest.raises(ValueError, match="chunk"):
+        policy.with_samples(6, chunk=0)
+
+
 def run_cli(capsys, *argv):
     code = main([*argv, "--json"])
     out = capsys.readouterr().out.strip().splitlines()

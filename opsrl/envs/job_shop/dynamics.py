@@ -13,21 +13,25 @@ State per env, packed so that a step is one kernel call with few arguments (batc
 * ``mseq[b, i, q, :]`` — the q-th op on machine i in processing order: ``SEQ_OP`` (op id o = j·m + k),
   ``SEQ_START``, ``SEQ_END``; keeping the times next to the ids makes the insertion scan read one
   contiguous row instead of one ``ops`` entry per placed op;
-* ``links[b, o, :]`` — immediate machine predecessor / successor op id (−1 = none);
 * ``scal[b, :]`` — ``CMAX`` (max end so far), ``H`` (max C_LB), ``H0`` (H at reset), ``TOTAL`` (ops in the
   instance), ``LOAD0`` (initial max machine load), ``FIRST`` (makespan of the env's first finished episode
   since the batch was created, −1 before); ``mask[b, j]`` — eligible jobs (int8).
 
 Options travel in one float64 vector ``cfg`` (columns ``C_*``); per-step results go to ``reward[b]`` and one
 int64 table ``out[b, O_*]``. A step writes the next observation in the same pass (``step_flat``,
-``step_graph``); the observation drivers alone serve resets. Every driver has a serial and a
-``parallel=True`` version around the same ``inline="always"`` per-env body.
+``step_graph``); the observation drivers alone serve resets. Flat ``l2d`` observations are instead kept by
+the env between steps and patched where the dispatch changed them (``step_flat_l2d``: C_LB of the acted
+job's remaining ops, one scheduled flag, the mask), then copied out — a full rebuild reads every op of every
+env each step, which made it most of a step's cost at 4,096 envs. From ``PREFETCH_MIN_BATCH`` envs on (a batch
+larger than the cache) that kernel also prefetches, while stepping env b, the cache lines the next envs'
+dispatches will read (``_prefetch_stages``), so their chains of dependent misses overlap. Every driver has a
+serial and a ``parallel=True`` version around the same ``inline="always"`` per-env body.
 
 Order of events in a step (§2.5): (1) an action outside ``[0, n)`` or masked is replaced by the lowest-index
 eligible job and flagged (documented, deterministic; an env with nothing left is a no-op); (2) the job's next
 op is placed (``insert``: first idle gap on its machine that starts after the job is ready and is long
-enough, else append; ``append``: after the machine's last op), never moving placed ops; (3) the machine
-sequence and links are updated (the arc mpred → msucc is replaced by mpred → o → msucc); (4) the job advances;
+enough, else append; ``append``: after the machine's last op), never moving placed ops; (3) the op is inserted
+into its machine's sequence (the arc mpred → msucc becomes mpred → o → msucc); (4) the job advances;
 (5) C_LB is recomputed for that job only, and H = max(H, C_LB of the job's last op) — no other op moved and a
 job's bound never decreases, so this equals the max over all jobs; (6) reward; (7) the mask (candidate filter
 ``none`` or ``non_delay``: only jobs whose next op can start earliest). Only the acted job and the jobs whose
@@ -37,7 +41,10 @@ next op needs the same machine can change their earliest start, so only those ar
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 PARALLEL_MIN_BATCH = 256
 
@@ -45,7 +52,6 @@ DUR, MACH, START, CLB = 0, 1, 2, 3
 NEXT, READY, NOPS, REMWORK, EST, NMACH = 0, 1, 2, 3, 4, 5
 LEN, END, LOAD = 0, 1, 2
 SEQ_OP, SEQ_START, SEQ_END = 0, 1, 2
-PRED, SUCC = 0, 1
 CMAX, H, H0, TOTAL, LOAD0, FIRST = 0, 1, 2, 3, 4, 5
 N_OPS, N_JOBS, N_MACH, N_SEQ, N_SCAL = 4, 6, 3, 3, 6
 
@@ -133,7 +139,7 @@ def refresh_candidates(ops, jobs, machines, mseq, mask, placement, filt):
 
 
 @njit(cache=True, inline="always")
-def _reset_env(b, ops, jobs, machines, mseq, links, mask, scal, t, placement, filt, need_est):
+def _reset_env(b, ops, jobs, machines, mseq, mask, scal, t, placement, filt, need_est):
     """Everything but the instance (DUR, MACH, NOPS) and ``FIRST`` back to the start state (§2.7)."""
     n, m = ops.shape[1], ops.shape[2]
     for i in range(machines.shape[1]):
@@ -151,8 +157,6 @@ def _reset_env(b, ops, jobs, machines, mseq, links, mask, scal, t, placement, fi
             ops[b, j, k, CLB] = acc if k < nops else 0
             if k < nops:
                 machines[b, ops[b, j, k, MACH], LOAD] += ops[b, j, k, DUR]
-            links[b, j * m + k, PRED] = -1
-            links[b, j * m + k, SUCC] = -1
         jobs[b, j, NEXT] = 0
         jobs[b, j, READY] = 0
         jobs[b, j, REMWORK] = acc
@@ -173,16 +177,16 @@ def _reset_env(b, ops, jobs, machines, mseq, links, mask, scal, t, placement, fi
 
 
 @njit(cache=True)
-def reset_batch(rows, ops, jobs, machines, mseq, links, mask, scal, t, cfg):
+def reset_batch(rows, ops, jobs, machines, mseq, mask, scal, t, cfg):
     """Reset the envs ``b`` with ``rows[b]`` true (their instance arrays already written)."""
     placement, filt, need_est = int(cfg[C_PLACEMENT]), int(cfg[C_FILTER]), cfg[C_NEED_EST] != 0
     for b in range(ops.shape[0]):
         if rows[b]:
-            _reset_env(b, ops, jobs, machines, mseq, links, mask, scal, t, placement, filt, need_est)
+            _reset_env(b, ops, jobs, machines, mseq, mask, scal, t, placement, filt, need_est)
 
 
 @njit(cache=True, inline="always")
-def _dispatch(b, a, ops, jobs, machines, mseq, links, mask, scal, t, reward, out, placement, filt, reward_kind,
+def _dispatch(b, a, ops, jobs, machines, mseq, mask, scal, t, reward, out, placement, filt, reward_kind,
               scale, zero_value, need_est):
     """One dispatching step of env b with action a (the body shared by the serial and parallel loops)."""
     n, m = ops.shape[1], ops.shape[2]
@@ -215,7 +219,7 @@ def _dispatch(b, a, ops, jobs, machines, mseq, links, mask, scal, t, reward, out
     s, q = placement_start(b, j, ops, jobs, machines, mseq, placement, m)
     e = s + p
     o = j * m + k
-    # 3. machine sequence and links
+    # 3. machine sequence (the graph observation reads the machine arcs from it)
     n_on = machines[b, i, LEN]
     for r in range(n_on, q, -1):
         mseq[b, i, r, SEQ_OP] = mseq[b, i, r - 1, SEQ_OP]
@@ -224,14 +228,6 @@ def _dispatch(b, a, ops, jobs, machines, mseq, links, mask, scal, t, reward, out
     mseq[b, i, q, SEQ_OP] = o
     mseq[b, i, q, SEQ_START] = s
     mseq[b, i, q, SEQ_END] = e
-    pred = mseq[b, i, q - 1, SEQ_OP] if q > 0 else -1
-    succ = mseq[b, i, q + 1, SEQ_OP] if q < n_on else -1
-    links[b, o, PRED] = pred
-    links[b, o, SUCC] = succ
-    if pred >= 0:
-        links[b, pred, SUCC] = o
-    if succ >= 0:
-        links[b, succ, PRED] = o
     machines[b, i, LEN] = n_on + 1
     if e > machines[b, i, END]:
         machines[b, i, END] = e
@@ -308,19 +304,24 @@ def _features_row(b, ops, jobs, machines, mask, scal, time_norm, rich, F, buf):
     identical on 4096 ta01 states)."""
     n, m = ops.shape[1], ops.shape[2]
     inv_norm = 1.0 / time_norm
-    if not rich:
+    if not rich:  # F = 2; three branch-free runs per job: scheduled ops, unscheduled ops, padding
+        row = buf[b]
         for j in range(n):
             nops = jobs[b, j, NOPS]
             nxt = jobs[b, j, NEXT]
-            base = j * m * F
-            for k in range(m):
-                c = base + k * F
-                if k < nops:
-                    buf[b, c] = ops[b, j, k, CLB] * inv_norm
-                    buf[b, c + 1] = 1.0 if k < nxt else 0.0
-                else:
-                    for f in range(F):
-                        buf[b, c + f] = 0.0
+            c = j * m * F
+            for k in range(nxt):
+                row[c] = ops[b, j, k, CLB] * inv_norm
+                row[c + 1] = 1.0
+                c += 2
+            for k in range(nxt, nops):
+                row[c] = ops[b, j, k, CLB] * inv_norm
+                row[c + 1] = 0.0
+                c += 2
+            for _ in range(nops, m):
+                row[c] = 0.0
+                row[c + 1] = 0.0
+                c += 2
         return
     pmax = 1
     for j in range(n):
@@ -445,42 +446,171 @@ def graph_observation_parallel(rows, ops, jobs, machines, mseq, mask, scal, cfg,
 # batch step is one kernel call (one parallel region), which matters on a busy machine where every
 # fork/join waits for the slowest thread.
 @njit(cache=True, inline="always")
-def _step_row(b, actions, active, ops, jobs, machines, mseq, links, mask, scal, t, reward, out, placement, filt,
+def _step_row(b, actions, active, ops, jobs, machines, mseq, mask, scal, t, reward, out, placement, filt,
               reward_kind, scale, zero_value, need_est):
     if active[b]:
-        _dispatch(b, actions[b], ops, jobs, machines, mseq, links, mask, scal, t, reward, out, placement, filt,
+        _dispatch(b, actions[b], ops, jobs, machines, mseq, mask, scal, t, reward, out, placement, filt,
                   reward_kind, scale, zero_value, need_est)
     else:
         _idle_row(b, scal, reward, out)
 
 
 @njit(cache=True)
-def step_flat(actions, active, ops, jobs, machines, mseq, links, mask, scal, t, cfg, reward, out, obs):
+def step_flat(actions, active, ops, jobs, machines, mseq, mask, scal, t, cfg, reward, out, obs):
     """Step every env (``active[b]``; the others only report) and write the flat observation ``obs``."""
     placement, filt, reward_kind = int(cfg[C_PLACEMENT]), int(cfg[C_FILTER]), int(cfg[C_REWARD])
     scale, zero_value, need_est = cfg[C_SCALE], cfg[C_ZERO], cfg[C_NEED_EST] != 0
     time_norm, rich = cfg[C_TIME_NORM], cfg[C_RICH] != 0
     F = (obs.shape[1] - mask.shape[1]) // (ops.shape[1] * ops.shape[2])
     for b in range(ops.shape[0]):
-        _step_row(b, actions, active, ops, jobs, machines, mseq, links, mask, scal, t, reward, out, placement,
+        _step_row(b, actions, active, ops, jobs, machines, mseq, mask, scal, t, reward, out, placement,
                   filt, reward_kind, scale, zero_value, need_est)
         _flat_row(b, ops, jobs, machines, mask, scal, time_norm, rich, F, obs)
 
 
 @njit(cache=True, parallel=True)
-def step_flat_parallel(actions, active, ops, jobs, machines, mseq, links, mask, scal, t, cfg, reward, out, obs):
+def step_flat_parallel(actions, active, ops, jobs, machines, mseq, mask, scal, t, cfg, reward, out, obs):
     placement, filt, reward_kind = int(cfg[C_PLACEMENT]), int(cfg[C_FILTER]), int(cfg[C_REWARD])
     scale, zero_value, need_est = cfg[C_SCALE], cfg[C_ZERO], cfg[C_NEED_EST] != 0
     time_norm, rich = cfg[C_TIME_NORM], cfg[C_RICH] != 0
     F = (obs.shape[1] - mask.shape[1]) // (ops.shape[1] * ops.shape[2])
     for b in prange(ops.shape[0]):
-        _step_row(b, actions, active, ops, jobs, machines, mseq, links, mask, scal, t, reward, out, placement,
+        _step_row(b, actions, active, ops, jobs, machines, mseq, mask, scal, t, reward, out, placement,
                   filt, reward_kind, scale, zero_value, need_est)
         _flat_row(b, ops, jobs, machines, mask, scal, time_norm, rich, F, obs)
 
 
+@njit(cache=True, inline="always")
+def _step_flat_l2d_row(b, actions, active, ops, jobs, machines, mseq, mask, scal, t, reward, out, placement, filt,
+                       reward_kind, scale, zero_value, need_est, inv_norm, buf):
+    """Step env b and bring its kept ``l2d`` observation ``buf[b]`` up to date: a dispatch of O_{j,k} changes
+    only C_LB of O_{j,k..}, the scheduled flag of O_{j,k} and the mask (same float32 values as a rebuild)."""
+    _step_row(b, actions, active, ops, jobs, machines, mseq, mask, scal, t, reward, out, placement, filt,
+              reward_kind, scale, zero_value, need_est)
+    j = out[b, O_JOB]
+    if active[b] and j >= 0:
+        m = ops.shape[2]
+        nops = jobs[b, j, NOPS]
+        k = jobs[b, j, NEXT] - 1
+        row = buf[b]
+        c = (j * m + k) * 2
+        row[c + 1] = 1.0
+        for kk in range(k, nops):
+            row[c] = ops[b, j, kk, CLB] * inv_norm
+            c += 2
+        nf = ops.shape[1] * m * 2
+        for jj in range(mask.shape[1]):
+            row[nf + jj] = mask[b, jj]
+
+
+@intrinsic
+def _prefetch(typingctx, arr, index):
+    """Hint the CPU to load the cache line of ``arr[index]`` (``index`` a tuple, one int per dimension);
+    no effect on results, never faults."""
+    if not isinstance(arr, types.Array) or not isinstance(index, types.BaseTuple) or len(index) != arr.ndim:
+        return None
+
+    def codegen(context, builder, sig, args):
+        aryty, idxty = sig.args
+        ary = context.make_array(aryty)(context, builder, args[0])
+        inds = [context.cast(builder, v, t, types.intp)
+                for v, t in zip(cgutils.unpack_tuple(builder, args[1], len(idxty)), idxty, strict=True)]
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, inds, wraparound=False)
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0i8")
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, index), codegen
+
+
+PREFETCH_MIN_BATCH = 1024  # smaller batches stay in the cache
+PREFETCH_DISTANCE = 2  # envs between the stages of the prefetch pipeline
+
+
+@njit(cache=True, inline="always")
+def _eligible_job(b, actions, mask):
+    """The job env b's step will dispatch (the action, or the lowest eligible job), −1 if none."""
+    n = mask.shape[1]
+    j = actions[b]
+    if j < 0 or j >= n or mask[b, j] == 0:
+        j = -1
+        for jj in range(n):
+            if mask[b, jj]:
+                return jj
+    return j
+
+
+@njit(cache=True, inline="always")
+def _prefetch_stages(b, actions, active, ops, jobs, machines, mseq, mask, scal, buf):
+    """Software pipeline of the cache misses of a batch too large for the cache: while env b is stepped,
+    env b + 3D's mask and job rows, env b + 2D's next op rows and kept-observation rows, and env b + D's
+    machine row and sequence are requested, each stage using only lines an earlier stage brought in. A step
+    of one env is a chain of dependent misses (job → op → machine → sequence) that the CPU cannot overlap
+    with the next env's on its own."""
+    B, n, m = ops.shape[0], ops.shape[1], ops.shape[2]
+    D = PREFETCH_DISTANCE
+    b3 = b + 3 * D
+    if b3 < B:
+        _prefetch(mask, (b3, 0))
+        for j in range(0, n, 2):  # 2 jobs (2 × 24 bytes) per cache line
+            _prefetch(jobs, (b3, j, 0))
+        _prefetch(scal, (b3, 0))
+    b2 = b + 2 * D
+    if b2 < B and active[b2]:
+        j = _eligible_job(b2, actions, mask)
+        if j >= 0:
+            k = jobs[b2, j, NEXT]
+            for kk in range(k, jobs[b2, j, NOPS], 4):  # 4 ops (4 × 16 bytes) per cache line
+                _prefetch(ops, (b2, j, kk, 0))
+            c = (j * m + k) * 2
+            _prefetch(buf, (b2, c))
+            _prefetch(buf, (b2, min(c + 16, buf.shape[1] - 1)))
+            _prefetch(buf, (b2, buf.shape[1] - n))
+    b1 = b + D
+    if b1 < B and active[b1]:
+        j = _eligible_job(b1, actions, mask)
+        if j >= 0:
+            i = ops[b1, j, jobs[b1, j, NEXT], MACH]
+            _prefetch(machines, (b1, i, 0))
+            for q in range(0, machines[b1, i, LEN] + 1, 5):  # 5 entries (5 × 12 bytes) per cache line
+                _prefetch(mseq, (b1, i, min(q, n - 1), 0))
+
+
 @njit(cache=True)
-def step_graph(actions, active, ops, jobs, machines, mseq, links, mask, scal, t, cfg, reward, out, feat,
+def step_flat_l2d(actions, active, ops, jobs, machines, mseq, mask, scal, t, cfg, reward, out, buf):
+    """``step_flat`` for ``feature_set="l2d"`` with the observation kept up to date in ``buf`` between steps
+    (``buf`` must hold the current observation of every env: :func:`flat_observation` writes it); the caller
+    copies ``buf`` out."""
+    placement, filt, reward_kind = int(cfg[C_PLACEMENT]), int(cfg[C_FILTER]), int(cfg[C_REWARD])
+    scale, zero_value, need_est = cfg[C_SCALE], cfg[C_ZERO], cfg[C_NEED_EST] != 0
+    inv_norm = 1.0 / cfg[C_TIME_NORM]
+    prefetch = ops.shape[0] >= PREFETCH_MIN_BATCH
+    for b in range(ops.shape[0]):
+        if prefetch:
+            _prefetch_stages(b, actions, active, ops, jobs, machines, mseq, mask, scal, buf)
+        _step_flat_l2d_row(b, actions, active, ops, jobs, machines, mseq, mask, scal, t, reward, out, placement,
+                           filt, reward_kind, scale, zero_value, need_est, inv_norm, buf)
+
+
+@njit(cache=True, parallel=True)
+def step_flat_l2d_parallel(actions, active, ops, jobs, machines, mseq, mask, scal, t, cfg, reward, out, buf, obs):
+    """The parallel driver also copies the rows out (``obs[b] = buf[b]``): both cores share the copy."""
+    placement, filt, reward_kind = int(cfg[C_PLACEMENT]), int(cfg[C_FILTER]), int(cfg[C_REWARD])
+    scale, zero_value, need_est = cfg[C_SCALE], cfg[C_ZERO], cfg[C_NEED_EST] != 0
+    inv_norm = 1.0 / cfg[C_TIME_NORM]
+    prefetch = ops.shape[0] >= PREFETCH_MIN_BATCH
+    for b in prange(ops.shape[0]):
+        if prefetch:
+            _prefetch_stages(b, actions, active, ops, jobs, machines, mseq, mask, scal, buf)
+        _step_flat_l2d_row(b, actions, active, ops, jobs, machines, mseq, mask, scal, t, reward, out, placement,
+                           filt, reward_kind, scale, zero_value, need_est, inv_norm, buf)
+        obs[b, :] = buf[b, :]
+
+
+@njit(cache=True)
+def step_graph(actions, active, ops, jobs, machines, mseq, mask, scal, t, cfg, reward, out, feat,
                candidate, edge_index, edge_type):
     """Step every env and write the graph observation (``feat`` viewed as [B, N·F])."""
     placement, filt, reward_kind = int(cfg[C_PLACEMENT]), int(cfg[C_FILTER]), int(cfg[C_REWARD])
@@ -488,21 +618,21 @@ def step_graph(actions, active, ops, jobs, machines, mseq, links, mask, scal, t,
     time_norm, rich, self_loops = cfg[C_TIME_NORM], cfg[C_RICH] != 0, cfg[C_SELF_LOOPS] != 0
     F = feat.shape[1] // (ops.shape[1] * ops.shape[2])
     for b in range(ops.shape[0]):
-        _step_row(b, actions, active, ops, jobs, machines, mseq, links, mask, scal, t, reward, out, placement,
+        _step_row(b, actions, active, ops, jobs, machines, mseq, mask, scal, t, reward, out, placement,
                   filt, reward_kind, scale, zero_value, need_est)
         _graph_row(b, ops, jobs, machines, mseq, mask, scal, time_norm, rich, self_loops, F, feat, candidate,
                    edge_index, edge_type)
 
 
 @njit(cache=True, parallel=True)
-def step_graph_parallel(actions, active, ops, jobs, machines, mseq, links, mask, scal, t, cfg, reward, out, feat,
+def step_graph_parallel(actions, active, ops, jobs, machines, mseq, mask, scal, t, cfg, reward, out, feat,
                         candidate, edge_index, edge_type):
     placement, filt, reward_kind = int(cfg[C_PLACEMENT]), int(cfg[C_FILTER]), int(cfg[C_REWARD])
     scale, zero_value, need_est = cfg[C_SCALE], cfg[C_ZERO], cfg[C_NEED_EST] != 0
     time_norm, rich, self_loops = cfg[C_TIME_NORM], cfg[C_RICH] != 0, cfg[C_SELF_LOOPS] != 0
     F = feat.shape[1] // (ops.shape[1] * ops.shape[2])
     for b in prange(ops.shape[0]):
-        _step_row(b, actions, active, ops, jobs, machines, mseq, links, mask, scal, t, reward, out, placement,
+        _step_row(b, actions, active, ops, jobs, machines, mseq, mask, scal, t, reward, out, placement,
                   filt, reward_kind, scale, zero_value, need_est)
         _graph_row(b, ops, jobs, machines, mseq, mask, scal, time_norm, rich, self_loops, F, feat, candidate,
                    edge_index, edge_type)

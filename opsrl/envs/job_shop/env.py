@@ -78,7 +78,6 @@ class JobShopState(NamedTuple):
     jobs: np.ndarray  # int32 [B, n, 6]: NEXT, READY, NOPS, REMWORK, EST, NMACH
     machines: np.ndarray  # int32 [B, m, 3]: LEN, END, LOAD
     mseq: np.ndarray  # int32 [B, m, n, 3]: SEQ_OP, SEQ_START, SEQ_END
-    links: np.ndarray  # int32 [B, n·m, 2]: PRED, SUCC
     mask: np.ndarray  # int8 [B, n]
     scal: np.ndarray  # int64 [B, 6]: CMAX, H, H0, TOTAL, LOAD0, FIRST
     t: np.ndarray  # int64 [B]
@@ -126,6 +125,13 @@ class JobShop(Problem):
         # (state, observation) written by the last step and not handed out yet: a step computes the next
         # observation in the same kernel pass, observe() returns it (see observe)
         self._pending: tuple[JobShopState, Any] | None = None
+        # flat l2d observations are kept up to date between steps: (state, its current observation). A step
+        # of that state rewrites only the entries its dispatch changed and copies the rows out, instead of
+        # rebuilding all n·m ops (the rebuild was most of a step's cost at 4,096 envs). It assumes the state's
+        # arrays change only through this problem (step, reset_rows, init_fixed); code that edits a state in
+        # place and keeps stepping it must call forget_observation() first
+        self._incremental = obs_mode == "flat" and not self._rich
+        self._kept: tuple[JobShopState, np.ndarray] | None = None
 
     # -- instances ------------------------------------------------------------------------------------
     def _fill_instances(self, state: JobShopState, rows: np.ndarray, rng: np.random.Generator) -> None:
@@ -176,7 +182,6 @@ class JobShop(Problem):
             jobs=np.zeros((batch, n, K_.N_JOBS), dtype=np.int32),
             machines=np.zeros((batch, m, K_.N_MACH), dtype=np.int32),
             mseq=np.full((batch, m, n, K_.N_SEQ), -1, dtype=np.int32),
-            links=np.full((batch, n * m, 2), -1, dtype=np.int32),
             mask=np.zeros((batch, n), dtype=np.int8),
             scal=np.zeros((batch, K_.N_SCAL), dtype=np.int64),
             t=np.zeros(batch, dtype=np.int64),
@@ -204,17 +209,28 @@ class JobShop(Problem):
         state.jobs[:, :, K_.NOPS] = nops[order]
         state.instance[:] = order
         self._reset_kernel(state, np.ones(len(order), dtype=np.bool_))
-        self._pending = None
+        self._pending = self._kept = None
         return state
 
     def reset_rows(self, state: JobShopState, rows: np.ndarray, rng: np.random.Generator) -> None:
         self._fill_instances(state, rows, rng)
         self._reset_kernel(state, rows)
+        kept = self._kept is not None and self._kept[0] is state
+        if kept:
+            self._observe_into(state, rows, self._kept[1])
         if self._pending is not None and self._pending[0] is state:  # keep the step's observation current
-            self._observe_into(state, rows, self._pending[1])
+            if kept:
+                self._pending[1][rows] = self._kept[1][rows]
+            else:
+                self._observe_into(state, rows, self._pending[1])
+
+    def forget_observation(self) -> None:
+        """Drop the kept flat observation: the next step rebuilds it from the state (needed only after
+        editing a state's arrays in place outside this class)."""
+        self._kept = None
 
     def _reset_kernel(self, state: JobShopState, rows: np.ndarray) -> None:
-        K_.reset_batch(rows, state.ops, state.jobs, state.machines, state.mseq, state.links, state.mask,
+        K_.reset_batch(rows, state.ops, state.jobs, state.machines, state.mseq, state.mask,
                        state.scal, state.t, self._cfg)
 
     def check_actions(self, actions: Any) -> np.ndarray:
@@ -236,16 +252,26 @@ class JobShop(Problem):
             raise ValueError(f"JobShop: expected {B} actions, got shape {actions.shape}")
         reward = np.empty(B)
         out = np.empty((B, K_.N_OUT), dtype=np.int64)  # one table per step: the info arrays are views of it
-        obs = self._new_observation(B)
         par = B >= K_.PARALLEL_MIN_BATCH
-        args = (actions, active, state.ops, state.jobs, state.machines, state.mseq, state.links, state.mask,
+        args = (actions, active, state.ops, state.jobs, state.machines, state.mseq, state.mask,
                 state.scal, state.t, self._cfg, reward, out)
-        if self.obs_mode == "graph":
+        if self._incremental and self._kept is not None and self._kept[0] is state:
+            if par:
+                obs = self._new_observation(B)
+                K_.step_flat_l2d_parallel(*args, self._kept[1], obs)
+            else:
+                K_.step_flat_l2d(*args, self._kept[1])
+                obs = self._kept[1].copy()  # one memcpy: callers own what they get
+        elif self.obs_mode == "graph":
+            obs = self._new_observation(B)
             kernel = K_.step_graph_parallel if par else K_.step_graph
             kernel(*args, obs["op_features"].reshape(B, -1), obs["candidate"], obs["edge_index"], obs["edge_type"])
             obs["action_mask"] = state.mask.copy()
         else:
+            obs = self._new_observation(B)
             (K_.step_flat_parallel if par else K_.step_flat)(*args, obs)
+            if self._incremental:  # from now on this state's observation is kept and updated in place
+                self._kept = (state, obs.copy())
         self._pending = (state, obs)
         info = {
             "makespan": out[:, K_.O_MAKESPAN],

@@ -251,3 +251,54 @@ def test_step_observation_equals_a_fresh_one(kw):
             last = state.ops[np.arange(num_envs)[:, None], np.arange(3)[None], state.jobs[:, :, K_.NOPS] - 1,
                              K_.CLB]
             np.testing.assert_array_equal(state.scal[:, K_.H], last.max(axis=1))
+
+
+@pytest.mark.parametrize("num_envs", [5, 260])
+def test_flat_l2d_observation_kept_between_steps_is_never_shared(num_envs):
+    """Flat ``l2d`` observations are kept by the problem and updated incrementally between steps: what a
+    caller gets is its own copy (scribbling on it changes nothing), and it always equals a full rebuild from the
+    state, through autoresets of a random preset (new instances) and with invalid actions."""
+    envs = gym.make_vec(ENV_ID, num_envs=num_envs, preset="random_6x6")
+    obs, _ = envs.reset(seed=3)
+    problem, rng = envs.unwrapped.problem, np.random.default_rng(1)
+    for _ in range(90):  # 36 ops per episode: two autoresets
+        obs[:] = -7.0
+        obs, _, _, _, info = envs.step(rng.integers(-1, 7, size=num_envs))
+        np.testing.assert_array_equal(obs, problem.observe(envs.unwrapped.state))
+        np.testing.assert_array_equal(obs[:, -6:], info["action_mask"])
+
+
+def test_forget_observation_after_editing_a_state_in_place():
+    """A state edited in place outside the problem (here: a job's remaining durations doubled) gets a correct
+    observation again once the kept one is forgotten."""
+    envs = gym.make_vec(ENV_ID, num_envs=2, preset="ta01")
+    envs.reset(seed=0)
+    for _ in range(3):
+        envs.step(np.zeros(2, dtype=np.int64))
+    problem, state = envs.unwrapped.problem, envs.unwrapped.state
+    state.ops[:, 5, 3:, 3] *= 2  # C_LB of job 5's unscheduled ops
+    problem.forget_observation()
+    obs, *_ = envs.step(np.ones(2, dtype=np.int64))
+    np.testing.assert_array_equal(obs, problem.observe(state))
+
+
+def test_large_batches_with_prefetching_step_like_small_ones():
+    """From ``PREFETCH_MIN_BATCH`` envs on, the flat l2d kernel prefetches the next envs' state (a hint that
+    must not change anything): the first rows of a large ta01 batch equal a small batch given the same
+    actions, step for step, through an autoreset."""
+    from opsrl.envs.job_shop import dynamics as K_
+
+    big = gym.make_vec(ENV_ID, num_envs=K_.PREFETCH_MIN_BATCH + 3, preset="ta01")
+    small = gym.make_vec(ENV_ID, num_envs=4, preset="ta01")
+    ob, _ = big.reset(seed=0)
+    os_, _ = small.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(240):  # 225 ops per episode
+        a = rng.integers(-1, 16, size=big.num_envs)
+        ob, rb, tb, _, ib = big.step(a)
+        os_, rs, ts, _, is_ = small.step(a[:4])
+        np.testing.assert_array_equal(ob[:4], os_)
+        np.testing.assert_array_equal(rb[:4], rs)
+        np.testing.assert_array_equal(tb[:4], ts)
+        np.testing.assert_array_equal(ib["start"][:4], is_["start"])
+    np.testing.assert_array_equal(ob, big.unwrapped.problem.observe(big.unwrapped.state))
