@@ -5,7 +5,8 @@ backlog at a backlogged store), slot k the quantity arriving in k periods. Order
 
 1. orders are clipped to ``[0, max_order]`` (negative orders count as 0);
 2. requests on edges out of a node are rationed proportionally to its on-hand (a transshipment center,
-   which holds no stock, ships all of it: proportionally to the requests, evenly if none);
+   which holds no stock, ships all of it: proportionally to the requests, evenly if none — requests
+   totalling at most ``REQUEST_FLOOR`` count as none, in this kernel and in its torch twin);
 3. shipments leave the sources' on-hand;
 4. demand is realised and costs charged: store p·short + h·(post-demand stock), upstream h·(post-shipment
    on-hand), edge_cost·(quantity ordered from the supplier); profit mode pays p·sales − h·leftover;
@@ -24,6 +25,9 @@ from numba import njit, prange
 # Batches at least this large are stepped on all cores; smaller ones (a single env) avoid the thread
 # start-up cost.
 PARALLEL_MIN_BATCH = 512
+REQUEST_FLOOR = 1e-15
+"""A transshipment center ships evenly when its requests total at most this many units: the twin's
+rationing ratio on_hand / total would otherwise have NaN gradients (total² underflows in float32)."""
 
 # columns of the per-edge and per-node tables
 SRC, DST, LEAD = 0, 1, 2  # edges (int64)
@@ -85,7 +89,7 @@ def _period(b, inv, t, demand, actions, active, edges, edge_f, nodes, store_col,
         if nodes[s, HOLDS_STOCK] > 0.0:
             if request[b, s] > on_hand:
                 out[b, ship0 + e] *= on_hand / request[b, s]
-        elif request[b, s] > 0.0:
+        elif request[b, s] > REQUEST_FLOOR:
             out[b, ship0 + e] *= on_hand / request[b, s]
         else:  # a transshipment center ships everything, evenly when nothing is requested
             out[b, ship0 + e] = on_hand / nodes[s, N_OUT]

@@ -36,6 +36,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from opsrl.envs.inventory.dynamics import REQUEST_FLOOR
 from opsrl.envs.inventory.network import Network
 
 __all__ = ["TorchNetwork", "proportional_rationing", "rollout", "step"]
@@ -110,22 +111,18 @@ class TorchNetwork:
                 f"K={self.K}, dtype={self.dtype}, device={self.device})")
 
 
-RATION_FLOOR = 1e-15
-"""Smallest denominator of the rationing ratio (see :func:`_ration`)."""
-
-
 def _ration(requests: torch.Tensor, on_hand: torch.Tensor, src_idx: torch.Tensor, n_out: torch.Tensor,
             ship_all: torch.Tensor) -> torch.Tensor:
     """Rationing over ``requests [..., M]`` from sources ``src_idx [M]`` into ``on_hand [..., N+1]``
     (column N = unlimited supplier; ``n_out`` and ``ship_all`` are ``[N+1]``)."""
     on_hand = on_hand.clamp(min=0.0)
     total = torch.zeros_like(on_hand).index_add(-1, src_idx, requests)
-    positive = total > 0.0
-    # The unused branch of a torch.where still back-propagates (times 0): a safe denominator keeps it finite.
-    # Its floor matters too: the division's backward divides by total², which underflows to 0 in float32 for
-    # totals below ~1e-19 (a softplus head can request that little) and turns 0·x/0 into a NaN gradient. Totals
-    # under RATION_FLOOR change the shipped quantities by less than RATION_FLOOR units.
-    safe_total = torch.where(positive, total, torch.ones_like(total)).clamp(min=RATION_FLOOR)
+    # Requests totalling at most REQUEST_FLOOR count as none (as in the kernel): the division's backward divides
+    # by total², which underflows to 0 in float32 below ~1e-19 (a softplus head can request that little) and
+    # turned 0·x/0 into NaN gradients. The unused branch of a torch.where still back-propagates (times 0), so
+    # the denominator is made safe, not just the selected result.
+    positive = total > REQUEST_FLOOR
+    safe_total = torch.where(positive, total, torch.ones_like(total))
     share = on_hand / safe_total
     # Stock-holding nodes scale requests down only when short; a transshipment center always scales to
     # exactly its on-hand. The supplier column (on-hand 0 by convention) is unlimited: its ratio is 1.
