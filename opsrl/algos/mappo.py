@@ -253,6 +253,8 @@ class MAPPO(PPO):
     def __init__(self, env_id: str, preset: str | None, overrides: dict[str, Any], config: MAPPOConfig, seed: int,
                  out: str) -> None:
         # not PPO.__init__: that builds the Gymnasium vector env of a registered id
+        if config.mix_presets:
+            raise ValueError("mix_presets is an option of ppo and pdppo, not of mappo/ippo")
         self.env_id, self.preset, self.overrides = env_id, preset, dict(overrides)
         self.config, self.seed, self.out = config, seed, out
         self.algo = "mappo" if config.critic == "centralized" else "ippo"
@@ -483,7 +485,7 @@ def train(env_id: str, preset: str | None, overrides: dict[str, Any], seed: int,
     """``opsrl train mappo --env opsrl.marl.<name>``: train (or resume) MAPPO and return a summary."""
     options.setdefault("critic", "centralized")
     run = MAPPO(env_id, preset, overrides, config_from(options, MAPPOConfig), seed, out)
-    run.try_resume()
+    run.start()
     return run.run(budget_seconds)
 
 

@@ -204,7 +204,7 @@ def train(env_id: str, preset: str | None, overrides: dict[str, Any], seed: int,
           **options: Any) -> dict[str, Any]:
     """``opsrl train pdppo``: train (or resume) and return a summary with the final evaluation."""
     run = PDPPO(env_id, preset, overrides, config_from(options, PDPPOConfig), seed, out)
-    run.try_resume()
+    run.start()
     return run.run(budget_seconds)
 
 

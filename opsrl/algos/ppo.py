@@ -79,6 +79,14 @@ class PPOConfig:
     """Episodes of the final evaluation (0 skips it)."""
     torch_threads: int = 1
     """Torch threads: small networks are fastest on one, and the env kernels use the other core."""
+    mix_presets: tuple[str, ...] = ()
+    """Further presets of the same env whose vector envs take turns with ``preset``'s, one rollout each
+    (round robin): one run over several instance sizes for a size-agnostic policy (the graph policies).
+    Their observation spaces must agree unless ``obs_mode="graph"``."""
+    init_from: str = ""
+    """A PPO-family checkpoint directory whose agent weights (and flat-observation normaliser) start the run:
+    fine-tuning, e.g. a curriculum over instance sizes with a size-agnostic GNN. The return and value
+    normalisers and the optimiser start fresh; a run resuming its own ``train_state.pt`` ignores it."""
 
 
 class RunningMeanStd:
@@ -118,6 +126,10 @@ def to_torch(obs: Any) -> Any:
     return torch.as_tensor(obs, dtype=torch.float32)
 
 
+# what a rollout stream is made of: the vector env and its per-env running state
+ENV_SET_FIELDS = ("envs", "obs", "info", "pending_reset", "discounted", "ep_return")
+
+
 class PPO:
     """One training run: the vector env, the agent, the optimiser and the normalisers."""
 
@@ -144,6 +156,27 @@ class PPO:
         self.obs, self.info = self.envs.reset(seed=seed)
         self.pending_reset = np.zeros(config.num_envs, dtype=bool)
         self.recent_returns: list[float] = []
+        self.env_sets: list[dict[str, Any]] = []  # with mix_presets: every preset's vector env and its stream
+        self.env_set = 0
+        if config.mix_presets:
+            self.env_sets.append({f: getattr(self, f) for f in ENV_SET_FIELDS})
+            for k, other in enumerate(config.mix_presets, start=1):
+                envs = BatchedVectorEnv(entry(env_id).problem, num_envs=config.num_envs, preset=other,
+                                        obs_mode=config.obs_mode, **overrides)
+                if self.flat and envs.single_observation_space != self.envs.single_observation_space:
+                    raise ValueError(f"mix_presets: {other!r} has another observation space than {preset!r}; "
+                                     "mixing sizes needs obs_mode='graph'")
+                obs, info = envs.reset(seed=seed + 1000 * k)
+                zeros = np.zeros(config.num_envs)
+                self.env_sets.append({"envs": envs, "obs": obs, "info": info, "pending_reset": zeros > 0,
+                                      "discounted": zeros, "ep_return": zeros.copy()})
+
+    def use_env_set(self, k: int) -> None:
+        """Make ``mix_presets`` set ``k`` (0: ``preset``) the one that rollouts and checkpoints act on."""
+        self.env_sets[self.env_set].update({f: getattr(self, f) for f in ENV_SET_FIELDS})
+        for f in ENV_SET_FIELDS:
+            setattr(self, f, self.env_sets[k][f])
+        self.env_set = k
 
     # -- observations and masks -----------------------------------------------------------------------------
     def normalize(self, obs: Any, update: bool = False) -> Any:
@@ -301,6 +334,8 @@ class PPO:
                 if cfg.anneal_lr:
                     frac = 1.0 - self.global_step / cfg.total_timesteps
                     self.optimizer.param_groups[0]["lr"] = frac * cfg.learning_rate
+                if self.env_sets:
+                    self.use_env_set(self.update_idx % len(self.env_sets))
                 buf = self.collect()
                 adv, ret = self.advantages(buf)
                 stats = self.update(self.flatten(buf, adv, ret))
@@ -366,25 +401,21 @@ class PPO:
         self.update_idx, self.global_step, self.elapsed = s["update_idx"], s["global_step"], s["elapsed"]
         self.recent_returns = s["recent_returns"].tolist()
 
-    def save(self) -> None:
+    def env_set_state(self) -> dict[str, Any]:
+        """The current rollout stream as tensors: its envs' state and random generator, and what the loop
+        carries between steps."""
         env_state = {f: torch.as_tensor(np.asarray(v)) for f, v in zip(self.envs.state._fields, self.envs.state,
                                                                          strict=True)}
         obs = {k: torch.as_tensor(v) for k, v in self.obs.items()} if isinstance(self.obs, dict) \
             else torch.as_tensor(self.obs)
         info = {"action_mask": torch.as_tensor(self.info["action_mask"])} if "action_mask" in self.info else {}
-        self.write_checkpoint({
-            **self.learner_state(),
-            "discounted": torch.as_tensor(self.discounted), "ep_return": torch.as_tensor(self.ep_return),
-            "pending_reset": torch.as_tensor(self.pending_reset), "autoreset": torch.as_tensor(self.envs._autoreset),
-            "env_state": env_state, "env_rng": json.dumps(self.envs.np_random.bit_generator.state),
-            "obs": obs, "info": info,
-        })
+        return {"discounted": torch.as_tensor(self.discounted), "ep_return": torch.as_tensor(self.ep_return),
+                "pending_reset": torch.as_tensor(self.pending_reset),
+                "autoreset": torch.as_tensor(self.envs._autoreset),
+                "env_state": env_state, "env_rng": json.dumps(self.envs.np_random.bit_generator.state),
+                "obs": obs, "info": info}
 
-    def try_resume(self) -> bool:
-        s = load_train_state(self.out)
-        if s is None:
-            return False
-        self.load_learner_state(s)
+    def load_env_set_state(self, s: dict[str, Any]) -> None:
         self.discounted, self.ep_return = s["discounted"].numpy(), s["ep_return"].numpy()
         self.pending_reset = s["pending_reset"].numpy()
         self.envs._autoreset = s["autoreset"].numpy()
@@ -392,6 +423,51 @@ class PPO:
         self.envs.np_random.bit_generator.state = json.loads(s["env_rng"])
         self.obs = {k: v.numpy() for k, v in s["obs"].items()} if isinstance(s["obs"], dict) else s["obs"].numpy()
         self.info = {k: v.numpy() for k, v in s["info"].items()}
+
+    def save(self) -> None:
+        state = {**self.learner_state(), **self.env_set_state()}
+        if self.env_sets:  # every stream, then back to the current one
+            current, streams = self.env_set, []
+            for k in range(len(self.env_sets)):
+                self.use_env_set(k)
+                streams.append(self.env_set_state())
+            self.use_env_set(current)
+            state.update(mixed_streams=streams, current_stream=current)
+        self.write_checkpoint(state)
+
+    def start(self) -> None:
+        """Resume the run in ``out`` if it has a checkpoint, else warm-start from ``init_from`` if given."""
+        if not self.try_resume() and self.config.init_from:
+            self.warm_start(self.config.init_from)
+
+    def warm_start(self, path: str) -> None:
+        """Start from the agent of the checkpoint in ``path`` (``init_from``); its network must match."""
+        file = os.path.join(path, "agent.pt")
+        if not os.path.isfile(file):
+            raise FileNotFoundError(f"init_from={path!r}: no agent.pt there (a PPO-family checkpoint directory)")
+        state = torch.load(file, weights_only=True)
+        try:
+            self.agent.load_state_dict(state["agent"])
+        except RuntimeError as err:
+            raise ValueError(f"init_from={path!r}: its network does not match this run's policy/hidden "
+                             f"options ({err})") from None
+        if "obs_rms" in state and self.flat:
+            self.obs_rms.load(state["obs_rms"])
+
+    def try_resume(self) -> bool:
+        s = load_train_state(self.out)
+        if s is None:
+            return False
+        self.load_learner_state(s)
+        if self.env_sets:
+            if len(s.get("mixed_streams", [])) != len(self.env_sets):
+                raise ValueError(f"{self.out}: the checkpoint was not written with these mix_presets")
+            for k, stream in enumerate(s["mixed_streams"]):
+                self.use_env_set(k)
+                self.load_env_set_state(stream)
+            self.use_env_set(int(s["current_stream"]))
+        else:
+            self.load_env_set_state(s)
         return True
 
 
@@ -409,6 +485,10 @@ def config_from(options: dict[str, Any], cls: type = PPOConfig) -> Any:
         raise ValueError(f"unknown option(s) {unknown} for {cls.__name__}; valid: {', '.join(sorted(names))}")
     if "hidden" in options:
         options = {**options, "hidden": tuple(int(h) for h in options["hidden"])}
+    if isinstance(options.get("mix_presets"), str):  # --option mix_presets=a,b
+        options = {**options, "mix_presets": tuple(p for p in options["mix_presets"].split(",") if p)}
+    elif "mix_presets" in options:
+        options = {**options, "mix_presets": tuple(options["mix_presets"])}
     return cls(**options)
 
 
@@ -416,7 +496,7 @@ def train(env_id: str, preset: str | None, overrides: dict[str, Any], seed: int,
           **options: Any) -> dict[str, Any]:
     """``opsrl train ppo``: train (or resume) and return a summary with the final evaluation."""
     run = PPO(env_id, preset, overrides, config_from(options), seed, out)
-    run.try_resume()
+    run.start()
     return run.run(budget_seconds)
 
 
@@ -448,7 +528,7 @@ def load_policy(path: str, problem) -> PPOPolicy:
     """Load ``agent.pt`` of a PPO-family checkpoint for ``problem`` (weights only)."""
     with open(os.path.join(path, CHECKPOINT_FILE)) as fh:
         meta = json.load(fh)
-    config = PPOConfig(**{k: (tuple(v) if k == "hidden" else v) for k, v in meta["config"].items()
+    config = PPOConfig(**{k: (tuple(v) if k in ("hidden", "mix_presets") else v) for k, v in meta["config"].items()
                           if k in {f.name for f in dataclasses.fields(PPOConfig)}})
     agent = make_agent(config, problem.observation_space, problem.action_space)
     state = torch.load(os.path.join(path, "agent.pt"), weights_only=True)

@@ -328,7 +328,8 @@ def load_gnn_policy(path: str, problem, samples: int = 0, seed: int = 0) -> GNNP
     with open(os.path.join(path, CHECKPOINT_FILE)) as fh:
         meta = json.load(fh)
     names = {f.name for f in dataclasses.fields(PPOConfig)}
-    config = PPOConfig(**{k: (tuple(v) if k == "hidden" else v) for k, v in meta["config"].items() if k in names})
+    config = PPOConfig(**{k: (tuple(v) if k in ("hidden", "mix_presets") else v) for k, v in meta["config"].items()
+                          if k in names})
     if config.obs_mode != "graph":
         raise ValueError(f"{path}: trained with obs_mode={config.obs_mode!r}, not a graph agent")
     from opsrl.envs.job_shop.env import JobShop

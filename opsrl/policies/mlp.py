@@ -75,6 +75,8 @@ class ActionHead(nn.Module):
             return ActionDistribution(normal=Normal(out, self.log_std.exp().expand_as(out)))
         if mask is not None:
             out = torch.where(mask.bool(), out, torch.full_like(out, MASKED_LOGIT))
+        if len(self.nvec) == 1:  # one categorical over whatever is scored: size-agnostic graph policies
+            return ActionDistribution(cats=[Categorical(logits=out)])
         return ActionDistribution(cats=[Categorical(logits=chunk) for chunk in out.split(self.nvec, dim=-1)])
 
     def to_env(self, action: np.ndarray) -> np.ndarray:

@@ -63,6 +63,32 @@ def test_resume_is_exact(tmp_path):
     assert updates(resumed) == updates(straight)  # the log continues, nothing repeated or lost
 
 
+def test_init_from_starts_from_the_checkpoint_and_resuming_ignores_it(tmp_path):
+    source, tuned = tmp_path / "source", tmp_path / "tuned"
+    train("test/Tracking-v0", None, {}, seed=0, budget_seconds=60, out=str(source), total_timesteps=40_000, **FAST)
+    learned = torch.load(source / "agent.pt", weights_only=True)
+    run = PPO("test/Tracking-v0", None, {}, PPOConfig(**FAST, init_from=str(source)), 5, str(tuned))
+    run.start()
+    for k, v in learned["agent"].items():
+        torch.testing.assert_close(run.agent.state_dict()[k], v, rtol=0, atol=0)
+    np.testing.assert_array_equal(run.obs_rms.mean, learned["obs_rms"]["mean"].numpy())
+    assert run.global_step == 0  # a new run: fresh optimiser and counters
+    # a rollout or two of fine-tuning keeps the source's quality
+    summary = train("test/Tracking-v0", None, {}, seed=5, budget_seconds=60, out=str(tuned),
+                    total_timesteps=16 * 32, init_from=str(source), **FAST)
+    assert evaluate(str(tuned), "test/Tracking-v0", episodes=200, reference=None).mean_cost < 0.1 * 8
+    # resuming its own checkpoint wins over init_from (which is never re-applied)
+    resumed = PPO("test/Tracking-v0", None, {}, PPOConfig(**FAST, init_from=str(source)), 5, str(tuned))
+    resumed.start()
+    assert resumed.global_step == summary["global_step"] > 0
+    with pytest.raises(FileNotFoundError, match="init_from"):
+        PPO("test/Tracking-v0", None, {}, PPOConfig(**FAST, init_from=str(tmp_path / "nowhere")), 0,
+            str(tmp_path / "x")).start()
+    wider = PPOConfig(**dict(FAST, hidden=(8,)), init_from=str(source))
+    with pytest.raises(ValueError, match="does not match"):
+        PPO("test/Tracking-v0", None, {}, wider, 0, str(tmp_path / "y")).start()
+
+
 def test_budget_stops_and_the_checkpoint_loads(tmp_path):
     run = PPO("test/Tracking-v0", None, {}, PPOConfig(**dict(FAST, total_timesteps=10**9)), 0, str(tmp_path))
     summary = run.run(budget_seconds=2.0)

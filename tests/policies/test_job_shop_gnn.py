@@ -165,3 +165,32 @@ def test_longer_training_matches_mwkr_on_random_6x6(tmp_path, capsys):
     mwkr = evaluate("mwkr", ENV_ID, "random_6x6", episodes=48, seed=123, reference=None,
                     overrides={"feature_set": "rich"}).mean_cost
     assert after <= 1.02 * mwkr, (after, mwkr)
+
+
+def test_mixed_size_training_alternates_presets_and_resumes_exactly(tmp_path):
+    """``mix_presets``: rollouts take turns between the sizes (one GNN for all), and a run resumed from its
+    checkpoint (every size's env stream saved) ends with the same weights as one run straight through."""
+    from opsrl.algos.ppo import PPO, train
+
+    opts = dict(obs_mode="graph", policy=POLICY, num_envs=4, num_steps=12, gamma=1.0, update_epochs=1,
+                eval_episodes=0, torch_threads=1, checkpoint_every=1, mix_presets=("random_10x10",))
+    overrides = {"feature_set": "rich"}
+    run = PPO(ENV_ID, "random_6x6", overrides, PPOConfig(**opts, total_timesteps=10**6), 0, str(tmp_path / "a"))
+    sizes = []
+    for k in range(4):
+        run.use_env_set(k % 2)
+        sizes.append(run.envs.problem.params.n_jobs)
+        run.collect()
+    assert sizes == [6, 10, 6, 10]
+    straight, resumed = str(tmp_path / "straight"), str(tmp_path / "resumed")
+    full, half = 4 * 12 * 4, 4 * 12 * 2  # 4 and 2 updates (each stream's 24 steps end no episode)
+    train(ENV_ID, "random_6x6", overrides, 0, 600, straight, total_timesteps=full, **opts)
+    train(ENV_ID, "random_6x6", overrides, 0, 600, resumed, total_timesteps=half, **opts)
+    train(ENV_ID, "random_6x6", overrides, 0, 600, resumed, total_timesteps=full, **opts)
+    a = torch.load(f"{straight}/agent.pt", weights_only=True)["agent"]
+    b = torch.load(f"{resumed}/agent.pt", weights_only=True)["agent"]
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+    other = PPOConfig(**{**opts, "mix_presets": ("random_10x10", "random_15x15")})
+    with pytest.raises(ValueError, match="mix_presets"):
+        PPO(ENV_ID, "random_6x6", overrides, other, 0, resumed).try_resume()
