@@ -17,7 +17,7 @@ from opsrl.eval.reference import Reference
 PI_MAX_SCENARIOS = 16
 PI_TIME_LIMIT = 10.0  # seconds per scenario when no limit is given (method="mip")
 PI_ITERATIONS = 100  # subgradient steps of the Lagrangian bound (~5 s per pdppo_15x5 scenario)
-PI_EXACT_MACHINES = 5  # machines per item the Lagrangian DP tracks exactly (work grows as 4^k)
+PI_EXACT_MACHINES = 5  # machines per item the Lagrangian DP tracks exactly at most (the rest are pooled)
 
 
 def dp_reference(problem: LotSizing) -> Reference | None:
@@ -45,13 +45,11 @@ def wait_and_see_reference(problem: LotSizing, episodes: int, seed: int, batch_s
     """Mean over the first evaluation scenarios (same seeds as ``evaluate``) of a valid lower bound on each
     scenario's perfect-information (wait-and-see) optimum: a lower bound on every policy's expected cost.
 
-    ``method="lagrangian"``: :func:`solver.lagrangian_bound` (machine capacities dualised, one exact DP per
-    item, ``iterations`` subgradient steps). Its tracked machines per item are capped at ``exact_machines``;
-    an instance with an item that more machines can make is refused (``None``): the extra relaxation of the
-    untracked machines left it uninformative (80 against a rolling-MIP cost of 3,870 on a pdppo_25x15
-    scenario, and 90 s per scenario). ``method="mip"``: the CP-SAT dual bound of the MIP, ``PI_TIME_LIMIT`` s
-    per scenario (tight on short horizons, near 0 at T = 100). ``method="auto"``: the Lagrangian bound where
-    it applies, else the MIP. ``time_limit`` bounds the whole computation. Clean mode only.
+    ``method="lagrangian"`` (and ``"auto"``): :func:`solver.lagrangian_bound` (machine capacities dualised, one
+    exact DP per item, ``iterations`` subgradient steps; up to ``exact_machines`` machines per item tracked
+    exactly, the others pooled). ``method="mip"``: the CP-SAT dual bound of the MIP, ``PI_TIME_LIMIT`` s per
+    scenario (tight on short horizons, near 0 at T = 100). ``time_limit`` bounds the whole computation.
+    Clean mode only.
     """
     from opsrl.eval.evaluate import scenario_seeds
     from opsrl.eval.stats import mean_ci95
@@ -60,11 +58,8 @@ def wait_and_see_reference(problem: LotSizing, episodes: int, seed: int, batch_s
         raise ValueError(f"method={method!r} is invalid: 'auto', 'lagrangian' or 'mip'")
     if problem.compat:
         return None
-    capable = int((problem.instance.production > 0).sum(0).max())
     if method == "auto":
-        method = "lagrangian" if capable <= exact_machines else "mip"
-    if method == "lagrangian" and capable > exact_machines:
-        return None
+        method = "lagrangian"
     n_max = min(episodes, max_scenarios)
     bounds, solved_bounds, values, start, skipped = [], [], [], time.perf_counter(), 0
     per_solve = PI_TIME_LIMIT if time_limit is None else max(min(PI_TIME_LIMIT, time_limit / n_max), 0.5)

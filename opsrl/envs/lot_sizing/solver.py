@@ -384,10 +384,14 @@ def wagner_whitin(demand: Any, setup_cost: float, holding_cost: float) -> tuple[
 # sales, holding and the cap. Each item's problem is solved exactly by dynamic programming over (stock,
 # machines that produced the item last period), so every λ gives a valid lower bound
 #     L(λ) = Σ_i v_i(λ) − Σ_{m,t} λ[m, t] <= wait-and-see optimum,
-# and a subgradient method raises it. The DP tracks at most ``exact_machines`` machines per item exactly;
-# further machines (the items of large instances with up to 12 capable machines) are relaxed once more: they
-# make their batch P without setup cost or loss, and stock may be thrown away freely, so any plan of the
-# real model is a plan of this relaxation with a cost at least as high. Clean mode (§2.3) only.
+# and a subgradient method raises it. The DP tracks the setups of each item's machines exactly up to
+# ``max_states`` DP states; the items of large instances (up to 12 capable machines on pdppo_25x15) keep their
+# costliest machines exact and pool the rest: the pool's state is only how many of its machines made the item
+# last period, and using c of them in a period is credited with the c largest batches for the c smallest
+# multipliers, with max(0, c − c_prev) setups at the pool's smallest setup cost and loss. Every plan of the
+# real model maps to a plan of this relaxation that costs no more (a switch count can only be larger, each
+# switch costs at least the minimum, the real batches are at most the largest ones, and stock may be thrown
+# away freely), so the bound stays valid. Clean mode (§2.3) only.
 def _njit(fn):
     from numba import njit
 
@@ -395,45 +399,21 @@ def _njit(fn):
 
 
 @_njit
-def _item_lagrangian_dp(demand, imax, hold, ls, s0, prev0, P, L, F, lam, rel_P, rel_lam):  # pragma: no cover
+def _item_lagrangian_dp(demand, imax, hold, ls, s0, prev0, c0, P, L, F, lam, pool_top, pool_lam,
+                        pool_F, pool_L):  # pragma: no cover
     """Exact DP of one item's Lagrangian subproblem.
 
-    demand [T] int, P/L/F [K] (exactly tracked machines: batch, setup loss, setup cost), lam [T, K],
-    rel_P [R], rel_lam [T, R] (relaxed machines), prev0 = bit set of the tracked machines set up for the
-    item at the start. Returns (value, used [T, K] 0/1, rel_used [T, R] 0/1) of an optimal plan.
+    demand [T] int; P/L/F [K]: batch, setup loss and setup cost of the exactly tracked machines, lam [T, K]
+    their multipliers, prev0 the bit set of them set up for the item at the start. The pool of R machines:
+    pool_top [R + 1] (sum of the c largest batches), pool_lam [T, R + 1] (sum of the c smallest multipliers),
+    pool_F/pool_L its smallest setup cost and loss, c0 how many of it are set up for the item at the start.
+    Returns (value, used [T, K] 0/1, pool_used [T] counts) of an optimal plan.
     """
     T = demand.shape[0]
-    K, R = P.shape[0], rel_P.shape[0]
-    nS = 1 << K
+    K = P.shape[0]
+    nS, C = 1 << K, pool_top.shape[0]
     X = imax + demand.max() + 1  # post-decision stock index 0..X-1; anything above ends at the cap anyway
-    n_sub = 1 << R
-    # per t: the Pareto front of the relaxed machines' subsets (more production never costs more, thanks to
-    # free disposal, so only subsets that are cheaper than every larger production count)
-    par_p = np.zeros((T, n_sub), dtype=np.int64)
-    par_c = np.zeros((T, n_sub))
-    par_r = np.zeros((T, n_sub), dtype=np.int64)
-    par_n = np.zeros(T, dtype=np.int64)
-    sub_p = np.zeros(n_sub, dtype=np.int64)
-    for r in range(n_sub):
-        for j in range(R):
-            if (r >> j) & 1:
-                sub_p[r] += rel_P[j]
-    order = np.argsort(-sub_p, kind="mergesort")
-    for t in range(T):
-        best = np.inf
-        n = 0
-        for q in range(n_sub):
-            r = order[q]
-            c = 0.0
-            for j in range(R):
-                if (r >> j) & 1:
-                    c += rel_lam[t, j]
-            if c < best - 1e-12:
-                best = c
-                par_p[t, n], par_c[t, n], par_r[t, n] = sub_p[r], c, r
-                n += 1
-        par_n[t] = n
-    # transition tables of the tracked machines: production and cost of making S after S'
+    # transition tables of the tracked machines: production and setup cost of making S after S'
     prod = np.zeros((nS, nS), dtype=np.int64)
     setc = np.zeros((nS, nS))
     for S in range(nS):
@@ -445,69 +425,71 @@ def _item_lagrangian_dp(demand, imax, hold, ls, s0, prev0, P, L, F, lam, rel_P, 
                     else:
                         prod[S, Sp] += P[k] - L[k]
                         setc[S, Sp] += F[k]
-    V = np.zeros((nS, imax + 1))
-    argS = np.zeros((T, nS, imax + 1), dtype=np.int64)
-    argR = np.zeros((T, nS, X), dtype=np.int64)
-    argX = np.zeros((T, nS, X), dtype=np.int64)
-    H = np.zeros((nS, X))
+    V = np.zeros((nS, C, imax + 1))
+    argS = np.zeros((T, nS, C, imax + 1), dtype=np.int64)
+    argC = np.zeros((T, nS, C, imax + 1), dtype=np.int64)
+    argX = np.zeros((T, nS, C, X), dtype=np.int64)
+    G = np.empty((nS, C, X))
+    lam_S = np.zeros(nS)
     for t in range(T - 1, -1, -1):
         d = demand[t]
         for S in range(nS):
-            # G(x): best cost from post-decision stock x with disposal down to any x' <= x
-            g_best = np.inf
-            g_arg = 0
-            G = np.empty(X)
-            for x in range(X):
-                rest = x - d
-                end = min(imax, max(0, rest))
-                c = ls * max(0, -rest) + hold * end + V[S, end]
-                if c < g_best:
-                    g_best, g_arg = c, x
-                G[x] = g_best
-                argX[t, S, x] = g_arg
-            for y in range(X):
-                hb = np.inf
-                hr = 0
-                for q in range(par_n[t]):
-                    c = par_c[t, q] + G[min(y + par_p[t, q], X - 1)]
-                    if c < hb:
-                        hb, hr = c, q
-                H[S, y] = hb
-                argR[t, S, y] = hr
-        lam_S = np.zeros(nS)
+            for c in range(C):
+                # G(x): best cost from post-decision stock x with disposal down to any x' <= x
+                g_best = np.inf
+                g_arg = 0
+                for x in range(X):
+                    rest = x - d
+                    end = min(imax, max(0, rest))
+                    v = ls * max(0, -rest) + hold * end + V[S, c, end]
+                    if v < g_best:
+                        g_best, g_arg = v, x
+                    G[S, c, x] = g_best
+                    argX[t, S, c, x] = g_arg
         for S in range(nS):
+            lam_S[S] = 0.0
             for k in range(K):
                 if (S >> k) & 1:
                     lam_S[S] += lam[t, k]
-        Vn = np.empty((nS, imax + 1))
+        Vn = np.empty((nS, C, imax + 1))
         for Sp in range(nS):
-            for s in range(imax + 1):
-                best = np.inf
-                arg = 0
-                for S in range(nS):
-                    c = lam_S[S] + setc[S, Sp] + H[S, min(s + prod[S, Sp], X - 1)]
-                    if c < best:
-                        best, arg = c, S
-                Vn[Sp, s] = best
-                argS[t, Sp, s] = arg
+            for cp in range(C):
+                for s in range(imax + 1):
+                    best = np.inf
+                    bS = 0
+                    bc = 0
+                    for S in range(nS):
+                        base = lam_S[S] + setc[S, Sp]
+                        made = s + prod[S, Sp]
+                        for c in range(C):
+                            new = max(0, c - cp)
+                            v = base + pool_lam[t, c] + new * pool_F \
+                                + G[S, c, min(made + pool_top[c] - new * pool_L, X - 1)]
+                            if v < best:
+                                best, bS, bc = v, S, c
+                    Vn[Sp, cp, s] = best
+                    argS[t, Sp, cp, s] = bS
+                    argC[t, Sp, cp, s] = bc
         V = Vn
-    value = V[prev0, s0]
+    value = V[prev0, c0, s0]
     used = np.zeros((T, K), dtype=np.int64)
-    rel_used = np.zeros((T, R), dtype=np.int64)
-    Sp, s = prev0, s0
+    pool_used = np.zeros(T, dtype=np.int64)
+    Sp, cp, s = prev0, c0, s0
     for t in range(T):
-        S = argS[t, Sp, s]
-        y = min(s + prod[S, Sp], X - 1)
-        q = argR[t, S, y]
-        x = min(y + par_p[t, q], X - 1)
-        x = argX[t, S, x]
+        S = argS[t, Sp, cp, s]
+        c = argC[t, Sp, cp, s]
+        y = min(s + prod[S, Sp] + pool_top[c] - max(0, c - cp) * pool_L, X - 1)
+        x = argX[t, S, c, y]
         for k in range(K):
             used[t, k] = (S >> k) & 1
-        for j in range(R):
-            rel_used[t, j] = (par_r[t, q] >> j) & 1
+        pool_used[t] = c
         s = min(imax, max(0, x - demand[t]))
-        Sp = S
-    return value, used, rel_used
+        Sp, cp = S, c
+    return value, used, pool_used
+
+
+POLYAK_REACH = 0.25  # the subgradient's Polyak target: this share of the best bound above it (capped at upper)
+LAMBDA_STARTS = (0.0, 1.0, 0.5, 2.0, 0.25)  # uniform multipliers tried first (up to half the iterations)
 
 
 @dataclasses.dataclass
@@ -522,30 +504,34 @@ class LagrangianBound:
 
 def lagrangian_bound(inst: Instance, demand: np.ndarray, inv0: np.ndarray, setup0: np.ndarray,
                      iterations: int = 60, exact_machines: int = 5, upper: float | None = None,
-                     lam0: np.ndarray | None = None) -> LagrangianBound:
+                     lam0: np.ndarray | None = None, max_states: int = 32) -> LagrangianBound:
     """Lower bound on the wait-and-see cost of the scenario ``demand`` [T, I] (integer) from ``inv0``, ``setup0``
     by Lagrangian relaxation of the machine capacities (see the comment above ``_item_lagrangian_dp``).
 
     Subgradient ascent with Polyak steps towards ``upper`` (a cost of a feasible plan, e.g. always idle;
     default: the always-idle cost of the scenario) and step halving after 5 iterations without progress.
-    ``exact_machines``: machines per item whose setups the DP tracks (cost grows as 4^k); the others are
-    relaxed further (batch without setup cost or loss). Any λ >= 0 gives a valid bound, so the iteration
-    budget only affects tightness.
+    ``exact_machines``: at most this many machines per item have their setups tracked exactly, and no more than
+    keep the DP within ``max_states`` states (2^k · (pool size + 1)); the item's other machines form its pool
+    (counted, not identified; see the comment above ``_item_lagrangian_dp``). Work per item and iteration
+    grows as states² · T · Imax. Any λ >= 0 gives a valid bound, so the iteration budget only affects tightness.
     """
     demand = np.rint(np.asarray(demand, dtype=np.float64)).astype(np.int64)
     T, n_items = demand.shape
     n_mach = inst.n_machines
     P = inst.production.astype(np.int64)
     L = np.minimum(inst.setup_loss, P).astype(np.int64)  # clean mode: a batch never destroys stock
-    plan = []  # per item: (tracked machines, relaxed machines, prev0 bit set)
+    plan = []  # per item: (tracked machines, pooled machines, prev0 bit set, pooled machines set up at start)
     for i in range(n_items):
         cap = np.flatnonzero(P[:, i] > 0)
         # track the machines whose setups cost most (setup cost + lost units valued at the lost-sales cost)
         weight = inst.setup_cost[cap, i] + L[cap, i] * inst.lost_sales[i]
         order = cap[np.argsort(-weight, kind="stable")]
-        tracked, relaxed = order[:exact_machines], order[exact_machines:]
-        prev0 = sum(1 << k for k, m in enumerate(tracked) if setup0[m] == i + 1)
-        plan.append((tracked, relaxed, prev0))
+        k = min(exact_machines, len(cap))
+        while k > 0 and (1 << k) * (len(cap) - k + 1) > max_states:
+            k -= 1
+        tracked, pooled = order[:k], order[k:]
+        prev0 = sum(1 << j for j, m in enumerate(tracked) if setup0[m] == i + 1)
+        plan.append((tracked, pooled, prev0, int(sum(setup0[m] == i + 1 for m in pooled))))
     if upper is None:  # always idle: stock runs down, then every unit is lost
         stock, upper = np.asarray(inv0, dtype=np.int64).copy(), 0.0
         for t in range(T):
@@ -553,22 +539,43 @@ def lagrangian_bound(inst: Instance, demand: np.ndarray, inv0: np.ndarray, setup
             upper += float(inst.lost_sales @ np.maximum(-rest, 0))
             stock = np.minimum(inst.max_inventory, np.maximum(rest, 0))
             upper += float(inst.holding @ stock)
-    lam = np.zeros((T, n_mach)) if lam0 is None else np.array(lam0, dtype=np.float64)
-    best, best_lam, history = -np.inf, lam.copy(), []
-    theta, stall = 1.0, 0
-    for _ in range(iterations):
+
+    def dual(lam: np.ndarray) -> tuple[float, np.ndarray]:
+        """L(λ) and each machine's load in the items' optimal plans (the subgradient is load − 1)."""
         total, load = -lam.sum(), np.zeros((T, n_mach))
-        for i, (tracked, relaxed, prev0) in enumerate(plan):
-            v, used, rel_used = _item_lagrangian_dp(
+        for i, (tracked, pooled, prev0, c0) in enumerate(plan):
+            # the pool: c machines make the c largest batches at the c smallest multipliers of the period
+            cheapest = pooled[np.argsort(lam[:, pooled], axis=1, kind="stable")]  # [T, R] machine ids
+            pool_lam = np.concatenate([np.zeros((T, 1)), np.cumsum(np.take_along_axis(
+                lam, cheapest, axis=1), axis=1)], axis=1) if len(pooled) else np.zeros((T, 1))
+            pool_top = np.concatenate([[0], np.cumsum(np.sort(P[pooled, i])[::-1])]).astype(np.int64)
+            pool_F = float(inst.setup_cost[pooled, i].min()) if len(pooled) else 0.0
+            pool_L = int(L[pooled, i].min()) if len(pooled) else 0
+            v, used, pool_used = _item_lagrangian_dp(
                 demand[:, i], int(inst.max_inventory[i]), float(inst.holding[i]), float(inst.lost_sales[i]),
-                int(inv0[i]), int(prev0), P[tracked, i], L[tracked, i], inst.setup_cost[tracked, i].astype(np.float64),
-                np.ascontiguousarray(lam[:, tracked]), P[relaxed, i], np.ascontiguousarray(lam[:, relaxed]))
+                int(inv0[i]), int(prev0), c0, P[tracked, i], L[tracked, i],
+                inst.setup_cost[tracked, i].astype(np.float64), np.ascontiguousarray(lam[:, tracked]), pool_top,
+                np.ascontiguousarray(pool_lam), pool_F, pool_L)
             total += v
             load[:, tracked] += used
-            load[:, relaxed] += rel_used
-        history.append(float(total))
+            for t in np.flatnonzero(pool_used):
+                load[t, cheapest[t, : pool_used[t]]] += 1
+        return float(total), load
+
+    history: list[float] = []
+    if lam0 is None:  # start from the best uniform price of machine time (1,500 multipliers start far from 0)
+        starts = [np.full((T, n_mach), v) for v in LAMBDA_STARTS[: max(1, iterations // 2)]]
+        history = [dual(lam)[0] for lam in starts]
+        lam = starts[int(np.argmax(history))]
+    else:
+        lam = np.array(lam0, dtype=np.float64)
+    best, best_lam = (max(history), lam.copy()) if history else (-np.inf, lam.copy())
+    theta, stall = 1.0, 0
+    while len(history) < iterations:
+        total, load = dual(lam)
+        history.append(total)
         if total > best + 1e-9:
-            best, best_lam, stall = float(total), lam.copy(), 0
+            best, best_lam, stall = total, lam.copy(), 0
         else:
             stall += 1
             if stall >= 5:
@@ -579,7 +586,7 @@ def lagrangian_bound(inst: Instance, demand: np.ndarray, inv0: np.ndarray, setup
         if norm == 0.0:  # the relaxed plan is feasible: the bound is the optimum of the relaxation
             break
         # Polyak step towards a target between the best bound and the upper cost (a far target overshoots)
-        target = min(upper, best + 0.25 * abs(best) + 1.0) if np.isfinite(best) else upper
+        target = min(upper, best + POLYAK_REACH * abs(best) + 1.0) if np.isfinite(best) else upper
         step = theta * max(target - total, 0.05 * (target - best) + 1e-6) / norm
         lam = np.maximum(lam + step * grad, 0.0)
     return LagrangianBound(best, len(history), history, best_lam)

@@ -61,6 +61,8 @@ def test_exact_mip_equals_brute_force_and_relaxations_bound_it(preset, kw):
         assert relaxed.bound <= best + 1e-9
         lagrangian = solver.lagrangian_bound(p.instance, d, inv, setup, iterations=30)
         assert -1e-9 <= lagrangian.bound <= best + 1e-9
+        pooled = solver.lagrangian_bound(p.instance, d, inv, setup, iterations=30, exact_machines=0)
+        assert -1e-9 <= pooled.bound <= best + 1e-9  # every machine pooled: still a bound
 
 
 def test_exact_mip_plans_resimulate_on_a_larger_instance():
@@ -195,3 +197,28 @@ def test_lagrangian_bound_is_informative_at_t100():
     st = p.init(1, seeding.np_random(0)[0])
     lb = solver.lagrangian_bound(p.instance, st.demand[0], st.inv[0], st.setup[0], iterations=30)
     assert 0.15 * dos < lb.bound < dos
+
+
+def test_pooling_machines_keeps_a_valid_bound_close_to_tracking_them():
+    """pdppo_15x5 (at most 4 machines per item, all tracked exactly by default): tracking only 2 per item and
+    pooling the rest gives a bound below the exact-tracking one's relaxation but close to it, and pooling all of
+    them a weaker one; on pdppo_25x15 (6-12 machines per item) the pooled bound is informative."""
+    from gymnasium.utils import seeding
+
+    from opsrl.envs.lot_sizing.heuristics import days_of_supply_actions
+
+    p = problem("pdppo_15x5")
+    st = p.init(1, seeding.np_random(0)[0])
+    args = (p.instance, st.demand[0], st.inv[0], st.setup[0])
+    lam = solver.lagrangian_bound(*args, iterations=12).multipliers
+    exact = solver.lagrangian_bound(*args, iterations=1, lam0=lam).bound
+    two = solver.lagrangian_bound(*args, iterations=1, lam0=lam, exact_machines=2).bound
+    none = solver.lagrangian_bound(*args, iterations=1, lam0=lam, exact_machines=0).bound
+    assert none <= two + 1e-9 and two <= exact + 1e-9  # at the same λ, pooling only relaxes
+    assert two >= 0.9 * exact
+    big = problem("pdppo_25x15")
+    dos = simulate(big, lambda s: days_of_supply_actions(big, s.inv, s.setup, 2.0, 4.0), 1, 0)[0]
+    st = big.init(1, seeding.np_random(0)[0])
+    lb = solver.lagrangian_bound(big.instance, st.demand[0], st.inv[0], st.setup[0], iterations=6)
+    assert lb.history[0] < 0.05 * dos  # λ = 0: every item alone has capacity to spare
+    assert 0.1 * dos < lb.bound < dos
