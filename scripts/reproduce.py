@@ -404,9 +404,11 @@ LOT_SIZING = "opsrl/LotSizing-v0"
 
 def lot_sizing_rows(quick: bool, seed: int) -> list[dict]:
     """Heuristics, the rolling-horizon expected-value MIP and the perfect-information bound on the same
-    scenarios; on ``tiny`` the exact DP optimum is the reference. The rolling MIP solves one MIP per env
-    and period, so it runs on few episodes (and, in the quick variant, on 15×5 only)."""
-    from opsrl.envs.lot_sizing.references import dp_reference, idle_reference, wait_and_see_reference
+    scenarios; on ``tiny`` the exact DP optimum is the reference. The rolling MIP solves one MIP per env and
+    period, so it runs on few episodes (and, in the quick variant, on 15×5 only). The MIP evaluations and the
+    bound are cached in ``runs/reproduce/lot_sizing_rl/references.json`` and shared with ``lot_sizing_rl``'s
+    table (same scenarios: the same numbers in both)."""
+    from opsrl.envs.lot_sizing.references import dp_reference, idle_reference
 
     rows = []
     plans = [("tiny", ["idle", "days_of_supply", "value_iteration"], 4096 if not quick else 512),
@@ -417,29 +419,20 @@ def lot_sizing_rows(quick: bool, seed: int) -> list[dict]:
         protocol = {"horizon": problem.horizon, "warmup": 0}
         group = f"{preset} ({problem.n_items} items x {problem.n_machines} machines, T = {problem.horizon})"
         ref = dp_reference(problem)
-        results = []
-        for name in policies:
-            start = time.perf_counter()
-            res = evaluate(name, LOT_SIZING, preset, episodes=episodes, seed=seed, batch_size=4096, reference=ref)
-            results.append((res, time.perf_counter() - start))
+        results = [(name, *_cached_evaluate(name, preset, episodes, seed, {})) for name in policies]
         if ref is None:
-            best = min((r for r, _ in results if r.policy != "idle"), key=lambda r: r.mean_cost)
-            ref = Reference(best.mean_cost, "policy", f"best non-learning policy: {best.policy}", best.ci95)
+            best = min((r for r in results if r[0] != "idle"), key=lambda r: r[1])
+            ref = Reference(best[1], "policy", f"best non-learning policy: {best[0]}", best[2])
         idle = idle_reference(problem)
         rows.append(_row("lot_sizing", group, preset, "always idle (exact expectation)", idle.value, 0.0, ref,
                          0, seed, protocol, 0.0))
-        start = time.perf_counter()
-        pi = wait_and_see_reference(problem, episodes, seed, 4096, time_limit=None,
-                                    max_scenarios=4 if quick else 16)
-        # the Lagrangian bound (wait_and_see_reference's "auto"); "MIP dual" only if a caller asks for the MIP
-        label = "perfect-information bound (" + ("Lagrangian" if "Lagrangian" in pi.source else "MIP dual") + ")"
-        rows.append(_row("lot_sizing", group, preset, label, pi.value, pi.ci95,
-                         ref, pi.extra["scenarios"], seed, protocol, time.perf_counter() - start))
-        for res, seconds in results:
-            rows.append(_row("lot_sizing", group, preset, res.policy, res.mean_cost, res.ci95, ref, res.episodes,
-                             seed, protocol, seconds))
-        print(f"{preset}: " + ", ".join(f"{r.policy} {r.mean_cost:.2f}" for r, _ in results)
-              + f" | PI bound {pi.value:.2f} | ref {ref.value:.2f} ({ref.kind})", flush=True)
+        pi, pi_ci, n, seconds = _cached_pi_bound(preset, episodes, seed, {}, max_scenarios=4 if quick else 8)
+        rows.append(_row("lot_sizing", group, preset, "perfect-information bound (Lagrangian)", pi, pi_ci, ref, n,
+                         seed, protocol, seconds))
+        for name, mean, ci, n_eps, seconds in results:
+            rows.append(_row("lot_sizing", group, preset, name, mean, ci, ref, n_eps, seed, protocol, seconds))
+        print(f"{preset}: " + ", ".join(f"{r[0]} {r[1]:.2f}" for r in results)
+              + f" | PI bound {pi:.2f} | ref {ref.value:.2f} ({ref.kind})", flush=True)
     return rows
 
 
@@ -723,13 +716,18 @@ def _cached(key: list, compute: Callable[[], tuple[float, float, int]]) -> tuple
     return tuple(entry) if len(entry) == 4 else (entry[0], entry[1], 0, entry[2])  # entries without a count
 
 
+def _cost_overrides(overrides: dict) -> list:
+    """The overrides that change costs, as a cache key: ``obs_normalize`` only changes what policies see."""
+    return sorted((k, v) for k, v in overrides.items() if k != "obs_normalize")
+
+
 def _cached_evaluate(name: str, preset: str, episodes: int, seed: int, overrides: dict) -> tuple:
     def compute():
         res = evaluate(name, LOT_SIZING, preset, episodes=episodes, seed=seed, overrides=overrides, batch_size=4096,
                        reference=None)
         return res.mean_cost, res.ci95, episodes
 
-    return _cached([name, preset, episodes, seed, sorted(overrides.items())], compute)
+    return _cached([name, preset, episodes, seed, _cost_overrides(overrides)], compute)
 
 
 def _cached_pi_bound(preset: str, episodes: int, seed: int, overrides: dict, max_scenarios: int) -> tuple:
@@ -744,8 +742,7 @@ def _cached_pi_bound(preset: str, episodes: int, seed: int, overrides: dict, max
 
     # "pooled": the DP version (machines beyond the tracked ones pooled, not freed)
     return _cached(["pi_lagrangian_pooled", preset, episodes, seed, max_scenarios, PI_ITERATIONS, PI_EXACT_MACHINES,
-                    LAMBDA_STARTS, POLYAK_REACH,
-                    sorted(overrides.items())], compute)
+                    LAMBDA_STARTS, POLYAK_REACH, _cost_overrides(overrides)], compute)
 
 
 def _sampled_evaluate(checkpoint: str, preset: str, episodes: int, seed: int, overrides: dict):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from typing import Any
 
 import numpy as np
@@ -69,15 +70,15 @@ def value_iteration(inst: Instance, horizon: int | None, discount: float = 1.0, 
     """Exact DP of §2.3 (clean mode) by backward induction over ``horizon`` periods, or, with
     ``horizon=None``, discounted value iteration to a fixed point (``discount`` < 1)."""
     n_items, n_mach = inst.n_items, inst.n_machines
-    setups = np.array(list(itertools.product(range(n_items + 1), repeat=n_mach)), dtype=np.int64)
-    actions = setups.copy()
-    n_sig, n_act = len(setups), len(actions)
+    n_sig = n_act = (n_items + 1) ** n_mach  # Python ints: checked before anything that size is built
     inv_shape = tuple(int(v) + 1 for v in inst.max_inventory)
-    n_inv = int(np.prod(inv_shape))
+    n_inv = math.prod(inv_shape)
     work = n_sig * n_inv * n_act * (horizon or 1)
     if work > VI_MAX_WORK or len(inv_shape) > 6:
-        raise ValueError(f"instance too large for exact DP: {n_sig} setups x {n_inv} stock states x {n_act} "
-                         f"actions x {horizon or 1} periods = {work:,} > {VI_MAX_WORK:,}")
+        raise ValueError(f"instance too large for exact DP: {n_sig:,} setups x {n_inv:,} stock states x {n_act:,} "
+                         f"actions x {horizon or 1} periods = {work:.3g} > {VI_MAX_WORK:,}")
+    setups = np.array(list(itertools.product(range(n_items + 1), repeat=n_mach)), dtype=np.int64)
+    actions = setups.copy()
     if horizon is None and not 0.0 < discount < 1.0:
         raise ValueError(f"discount={discount!r} is invalid for the infinite horizon: must be in (0, 1)")
     # the deterministic part depends on (σ, a) only: production shift, new setup, setup cost

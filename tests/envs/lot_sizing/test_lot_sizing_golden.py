@@ -78,6 +78,9 @@ def test_discounted_and_finite_horizon_dp_are_consistent():
     np.testing.assert_allclose(disc.value, long.value, atol=1e-9)
     with pytest.raises(ValueError, match="too large"):
         solver.value_iteration(problem("pdppo_15x5").instance, 100)
+    # 26^15 setup vectors: refused before any of them is enumerated (this used to exhaust memory)
+    with pytest.raises(ValueError, match="too large"):
+        solver.value_iteration(problem("pdppo_25x15").instance, 100)
 
 
 @pytest.mark.parametrize("demand,K,h,cost,orders", [
