@@ -134,6 +134,7 @@ class PPO:
     """One training run: the vector env, the agent, the optimiser and the normalisers."""
 
     algo = "ppo"
+    env_sets: list[dict[str, Any]] = []  # the rollout streams of mix_presets (set per run; none by default)
 
     def __init__(self, env_id: str, preset: str | None, overrides: dict[str, Any], config: PPOConfig, seed: int,
                  out: str) -> None:
