@@ -17,6 +17,7 @@ from opsrl.eval.reference import Reference
 PI_MAX_SCENARIOS = 16
 PI_TIME_LIMIT = 10.0  # seconds per scenario when no limit is given (method="mip")
 PI_ITERATIONS = 100  # subgradient steps of the Lagrangian bound (~5 s per pdppo_15x5 scenario)
+PI_SOLVE_SECONDS = 180.0  # the bound's budget in references() when none is given (checked between scenarios)
 PI_EXACT_MACHINES = 5  # machines per item the Lagrangian DP tracks exactly at most (the rest are pooled)
 
 
@@ -48,8 +49,8 @@ def wait_and_see_reference(problem: LotSizing, episodes: int, seed: int, batch_s
     ``method="lagrangian"`` (and ``"auto"``): :func:`solver.lagrangian_bound` (machine capacities dualised, one
     exact DP per item, ``iterations`` subgradient steps; up to ``exact_machines`` machines per item tracked
     exactly, the others pooled). ``method="mip"``: the CP-SAT dual bound of the MIP, ``PI_TIME_LIMIT`` s per
-    scenario (tight on short horizons, near 0 at T = 100). ``time_limit`` bounds the whole computation.
-    Clean mode only.
+    scenario (tight on short horizons, near 0 at T = 100). ``time_limit`` bounds the whole computation (the
+    Lagrangian bound checks it between scenarios; at least one is done). Clean mode only.
     """
     from opsrl.eval.evaluate import scenario_seeds
     from opsrl.eval.stats import mean_ci95
@@ -125,7 +126,9 @@ def references(problem: LotSizing, env_id: str, preset: str | None, overrides: d
     idle = idle_reference(problem)
     if idle is not None:
         refs.append(idle)
-    pi = wait_and_see_reference(problem, episodes, seed, batch_size, time_limit)
+    # `opsrl solve` without --time-limit: a few minutes of bound, not 16 scenarios at any cost (~20 min on 25x15)
+    pi = wait_and_see_reference(problem, episodes, seed, batch_size,
+                                PI_SOLVE_SECONDS if time_limit is None else time_limit)
     if pi is not None:
         refs.append(pi)
     return refs
