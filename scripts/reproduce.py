@@ -525,8 +525,8 @@ HDPO_GROUPS = [
        "gnn": {**HDPO_GNN, "batch": _gnn_batch, "dev_every": 4}})),
 ]
 HDPO_RUNS = os.path.join(os.path.dirname(__file__), "..", "runs", "reproduce", "hdpo")
-# PPO beside HDPO ("ppo" in a group's policies): the shared core's defaults for a fixed number of env steps (the
-# default linear learning-rate decay spans them); clipped Gaussian actions: with tanh squashing the mean
+# PPO beside HDPO ("ppo" in a group's policies): the shared core's defaults for a fixed number of env steps (a
+# constant learning rate: anneal_lr is off by default); clipped Gaussian actions: with tanh squashing the mean
 # saturates at "order nothing" (+676% vs +19% at 60 s)
 INVENTORY_PPO_OPTIONS = {"eval_episodes": 0, "box_squash": "clip"}
 INVENTORY_PPO_STEPS = (1_000_000, 200_000)  # full / --quick
