@@ -426,8 +426,10 @@ class PPO:
         self.info = {k: v.numpy() for k, v in s["info"].items()}
 
     def save(self) -> None:
-        state = {**self.learner_state(), **self.env_set_state()}
-        if self.env_sets:  # every stream, then back to the current one
+        state = self.learner_state()
+        if not self.env_sets:
+            state.update(self.env_set_state())
+        else:  # every stream, then back to the current one
             current, streams = self.env_set, []
             for k in range(len(self.env_sets)):
                 self.use_env_set(k)

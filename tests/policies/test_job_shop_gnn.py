@@ -71,17 +71,26 @@ def test_flat_observation_space_is_a_clear_error():
         gnn_agent(env.observation_space, env.action_space)
 
 
-def test_sampling_replays_the_best_sampled_schedule():
+def sampled_episode(num_envs, samples, **with_samples):
+    """A 6x6 episode of an untrained GNN decoding by best of ``samples`` (``with_samples`` options, if any);
+    returns the finished envs and the policy."""
     problem = JobShop.from_preset("random_6x6", obs_mode="graph")
     torch.manual_seed(0)
     agent = gnn_agent(problem.observation_space, problem.action_space, hidden=(16, 16))
-    envs = gym.make_vec(ENV_ID, num_envs=3, preset="random_6x6")  # a flat env: the policy builds the graph
-    policy = GNNPolicy(envs.problem, agent, samples=5, seed=1)
+    envs = gym.make_vec(ENV_ID, num_envs=num_envs, preset="random_6x6")  # a flat env: the policy builds the graph
+    policy = GNNPolicy(envs.problem, agent, samples=samples, seed=1)
+    if with_samples:
+        policy = policy.with_samples(samples, **with_samples)
     obs, info = envs.reset(seed=4)
     policy.reset(envs)
     for _ in range(36):
         obs, _, terminated, _, info = envs.step(policy.act(obs, info))
     assert terminated.all()
+    return envs, policy
+
+
+def test_sampling_replays_the_best_sampled_schedule():
+    envs, policy = sampled_episode(3, 5)
     for b in range(3):
         sched = envs.problem.schedule(envs.state, b)
         assert validate_schedule(sched["durations"], sched["machines"], sched["starts"]) == sched["makespan"]
@@ -93,16 +102,7 @@ def test_sampling_replays_the_best_sampled_schedule():
 def test_sampling_in_chunks_and_under_a_time_limit(chunk, time_limit, drawn):
     """``chunk`` draws the K schedules a few at a time; ``time_limit`` stops starting new chunks (at least one
     is drawn); the replayed schedule is still the best of those drawn."""
-    problem = JobShop.from_preset("random_6x6", obs_mode="graph")
-    torch.manual_seed(0)
-    agent = gnn_agent(problem.observation_space, problem.action_space, hidden=(16, 16))
-    envs = gym.make_vec(ENV_ID, num_envs=2, preset="random_6x6")
-    policy = GNNPolicy(envs.problem, agent, samples=6, seed=1).with_samples(6, chunk=chunk, time_limit=time_limit)
-    obs, info = envs.reset(seed=4)
-    policy.reset(envs)
-    for _ in range(36):
-        obs, _, terminated, _, info = envs.step(policy.act(obs, info))
-    assert terminated.all()
+    envs, policy = sampled_episode(2, 6, chunk=chunk, time_limit=time_limit)
     for b in range(2):
         assert len(policy.last_sampled_makespans[b]) == drawn
         assert envs.problem.schedule(envs.state, b)["makespan"] == policy.last_sampled_makespans[b].min()

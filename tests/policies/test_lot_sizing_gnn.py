@@ -67,25 +67,16 @@ def test_rejects_flat_observations():
         LotSizingGNN(envs.single_observation_space, envs.single_action_space)
 
 
+# one or two short updates of a 2-env run (a 100-period episode + its autoreset step per rollout)
+TINY_RUN = dict(seed=0, budget_seconds=300, num_envs=2, num_steps=101, update_epochs=1, eval_episodes=0,
+                hidden=(16,))
+
+
 @pytest.mark.parametrize("train", [ppo_train, pdppo_train])
 def test_ppo_and_pdppo_train_the_gnn_and_transfer(train, tmp_path):
     out = str(tmp_path / "run")
-    info = train(
-        ENV_ID,
-        "pdppo_15x5",
-        {},
-        seed=0,
-        budget_seconds=300,
-        out=out,
-        total_timesteps=200,
-        num_envs=2,
-        num_steps=101,
-        update_epochs=1,
-        eval_episodes=0,
-        obs_mode="graph",
-        policy=POLICY,
-        hidden=(16,),
-    )
+    info = train(ENV_ID, "pdppo_15x5", {}, out=out, total_timesteps=200, obs_mode="graph", policy=POLICY,
+                 **TINY_RUN)
     assert info["global_step"] >= 200
     state = torch.load(f"{out}/agent.pt", weights_only=True)["agent"]
     assert any(k.startswith("post_critic_head.") for k in state)
@@ -141,21 +132,8 @@ def test_sampled_policy_is_reproducible_and_differs_from_the_greedy_one(tmp_path
     from opsrl.registration import make_problem
 
     out = str(tmp_path / "mlp")
-    ppo_train(
-        ENV_ID,
-        "pdppo_15x5",
-        {"obs_normalize": True},
-        seed=0,
-        budget_seconds=300,
-        out=out,
-        total_timesteps=202,
-        num_envs=2,
-        num_steps=101,
-        update_epochs=1,
-        eval_episodes=0,
-        policy="opsrl.policies.lot_sizing_gnn:make_mlp_agent",
-        hidden=(16,),
-    )
+    ppo_train(ENV_ID, "pdppo_15x5", {"obs_normalize": True}, out=out, total_timesteps=202,
+              policy="opsrl.policies.lot_sizing_gnn:make_mlp_agent", **TINY_RUN)
     problem = make_problem(ENV_ID, "pdppo_15x5", obs_normalize=True)
     policy = make_policy(out, ENV_ID, problem)
     greedy = evaluate(

@@ -521,7 +521,7 @@ def lagrangian_bound(inst: Instance, demand: np.ndarray, inv0: np.ndarray, setup
     n_mach = inst.n_machines
     P = inst.production.astype(np.int64)
     L = np.minimum(inst.setup_loss, P).astype(np.int64)  # clean mode: a batch never destroys stock
-    plan = []  # per item: (tracked machines, pooled machines, prev0 bit set, pooled machines set up at start)
+    plan = []  # per item: tracked and pooled machines, the start's setups of each, the pool's λ-free data
     for i in range(n_items):
         cap = np.flatnonzero(P[:, i] > 0)
         # track the machines whose setups cost most (setup cost + lost units valued at the lost-sales cost)
@@ -532,7 +532,12 @@ def lagrangian_bound(inst: Instance, demand: np.ndarray, inv0: np.ndarray, setup
             k -= 1
         tracked, pooled = order[:k], order[k:]
         prev0 = sum(1 << j for j, m in enumerate(tracked) if setup0[m] == i + 1)
-        plan.append((tracked, pooled, prev0, int(sum(setup0[m] == i + 1 for m in pooled))))
+        c0 = int(sum(setup0[m] == i + 1 for m in pooled))
+        # c pooled machines make the c largest batches, with the pool's smallest setup cost and loss
+        pool_top = np.concatenate([[0], np.cumsum(np.sort(P[pooled, i])[::-1])]).astype(np.int64)
+        pool_F = float(inst.setup_cost[pooled, i].min()) if len(pooled) else 0.0
+        pool_L = int(L[pooled, i].min()) if len(pooled) else 0
+        plan.append((tracked, pooled, prev0, c0, pool_top, pool_F, pool_L))
     if upper is None:  # always idle: stock runs down, then every unit is lost
         stock, upper = np.asarray(inv0, dtype=np.int64).copy(), 0.0
         for t in range(T):
@@ -544,14 +549,11 @@ def lagrangian_bound(inst: Instance, demand: np.ndarray, inv0: np.ndarray, setup
     def dual(lam: np.ndarray) -> tuple[float, np.ndarray]:
         """L(λ) and each machine's load in the items' optimal plans (the subgradient is load − 1)."""
         total, load = -lam.sum(), np.zeros((T, n_mach))
-        for i, (tracked, pooled, prev0, c0) in enumerate(plan):
-            # the pool: c machines make the c largest batches at the c smallest multipliers of the period
+        for i, (tracked, pooled, prev0, c0, pool_top, pool_F, pool_L) in enumerate(plan):
+            # the pool's c machines are charged the c smallest multipliers of the period
             cheapest = pooled[np.argsort(lam[:, pooled], axis=1, kind="stable")]  # [T, R] machine ids
             pool_lam = np.concatenate([np.zeros((T, 1)), np.cumsum(np.take_along_axis(
                 lam, cheapest, axis=1), axis=1)], axis=1) if len(pooled) else np.zeros((T, 1))
-            pool_top = np.concatenate([[0], np.cumsum(np.sort(P[pooled, i])[::-1])]).astype(np.int64)
-            pool_F = float(inst.setup_cost[pooled, i].min()) if len(pooled) else 0.0
-            pool_L = int(L[pooled, i].min()) if len(pooled) else 0
             v, used, pool_used = _item_lagrangian_dp(
                 demand[:, i], int(inst.max_inventory[i]), float(inst.holding[i]), float(inst.lost_sales[i]),
                 int(inv0[i]), int(prev0), c0, P[tracked, i], L[tracked, i],
