@@ -90,6 +90,25 @@ def test_gnn_weights_serve_any_number_of_stores():
     assert q.shape == (8, large.network.n_edges)
 
 
+@pytest.mark.parametrize("preset", ["one_warehouse_lost_n3", "one_warehouse_lost_n10"])
+def test_untrained_gnn_requests_the_demand_served_below_each_edge(preset):
+    """With the output layer's weights at zero the head is its initial bias: every request is
+    softplus(5)/5 ≈ 1.0013 × the mean demand served through the edge's destination (a warehouse of n
+    stores asks the supplier for ~Σμ, each store asks the warehouse for its own μ)."""
+    problem = InventoryNetwork.from_preset(preset)
+    torch.manual_seed(0)
+    module = build_module(problem, default_architecture(problem.network, "gnn"))
+    with torch.no_grad():
+        module.output[-1].weight.zero_()
+    inv = torch.zeros(2, problem.network.n_nodes, problem.network.K)
+    inv[:, :, 0] = 1e6  # ample stock: no rationing
+    q = module(inv).detach().numpy()
+    net = problem.network
+    mu = dict(zip(net.store_index.tolist(), net.demand_mean.tolist(), strict=True))
+    served = np.array([mu.get(int(d), sum(net.demand_mean)) for d in net.edge_dst])
+    np.testing.assert_allclose(q, np.broadcast_to(served * np.log1p(np.exp(5.0)) / 5.0, q.shape), rtol=1e-5)
+
+
 def test_gnn_is_store_permutation_equivariant():
     """Weight sharing: two identical stores with identical inventories get identical orders."""
     problem = InventoryNetwork.from_preset("one_warehouse_lost_n3", demand_mean_range=None, demand_cv_range=None,
