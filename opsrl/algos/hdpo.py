@@ -408,7 +408,7 @@ def _train(
     resumed = False
     saved = load_train_state(out) if cfg.resume else None
     if saved is not None:
-        if saved["identity"] != _plain(identity):
+        if _with_new_defaults(saved["identity"], cfg) != _plain(identity):
             raise ValueError(
                 f"{out} holds a different hdpo run ({saved['identity']}); use another --out or "
                 "--option resume=false to start over"
@@ -592,6 +592,15 @@ def _train(
     result["log"] = os.path.join(out, LOG_FILE)
     result["wall_seconds"] = time.perf_counter() - start_wall
     return result
+
+
+def _with_new_defaults(identity: dict[str, Any], cfg: HDPOConfig) -> dict[str, Any]:
+    """A saved run's identity with the config fields added since it was written at their defaults (their
+    default is the behaviour the run had), so adding an option does not orphan existing checkpoints."""
+    defaults = {f.name: f.default for f in dataclasses.fields(cfg) if f.default is not dataclasses.MISSING}
+    config = identity.get("config", {})
+    missing = {k: _plain(v) for k, v in defaults.items() if k not in config and k not in cfg.RESUMABLE}
+    return {**identity, "config": {**config, **missing}} if missing else identity
 
 
 def _plain(obj: Any) -> Any:

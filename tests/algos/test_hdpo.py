@@ -139,6 +139,25 @@ def test_resume_with_another_configuration_is_refused(tmp_path):
               **dict(TINY, n_train=128, batch=64, lr=0.5))
 
 
+def test_a_run_saved_before_an_option_existed_resumes(tmp_path):
+    """A checkpoint whose identity lacks a config field added later resumes when the field is at its
+    default (the behaviour the run had), and is refused when it is not."""
+    from opsrl.algos.checkpoint import load_train_state, save_train_state
+
+    out = str(tmp_path / "run")
+    opts = dict(TINY, n_train=128, batch=64)
+    train(ENV_ID, "one_store_lost_sales", {}, seed=0, budget_seconds=30, out=out, max_epochs=1, **opts)
+    state = load_train_state(out)
+    del state["identity"]["config"]["loss_warmup"]  # as written before the option existed
+    save_train_state(out, state)
+    res = train(ENV_ID, "one_store_lost_sales", {}, seed=0, budget_seconds=30, out=out, max_epochs=2, **opts)
+    assert res["epochs"] == 2
+    save_train_state(out, state)  # the identity without the field again
+    with pytest.raises(ValueError, match="different hdpo run"):
+        train(ENV_ID, "one_store_lost_sales", {}, seed=0, budget_seconds=30, out=out, max_epochs=3,
+              **dict(opts, loss_warmup=10))
+
+
 def test_cli_train_then_eval_round_trip(tmp_path, capsys):
     out = str(tmp_path / "cli")
     argv = ["train", "hdpo", "--env", ENV_ID, "--preset", "one_store_lost_L1_p4", "--seed", "0",
@@ -164,10 +183,35 @@ def test_cli_train_then_eval_round_trip(tmp_path, capsys):
     ({"bogus": 1}, "unknown hdpo option"),
     ({"batch": 0}, "batch"),
     ({"dev_warmup": 100}, "dev_warmup"),
+    ({"loss_warmup": 50}, "loss_warmup"),
+    ({"loss_warmup": -1}, "loss_warmup"),
 ])
 def test_bad_options_are_clear_errors(options, match):
     with pytest.raises(ValueError, match=match):
         InventoryHDPOConfig.from_options(options)
+
+
+def test_loss_warmup_leaves_the_first_periods_out_of_the_gradient():
+    """The training loss is the mean cost per store of the periods from ``loss_warmup`` on, and leaving the
+    first periods out changes the gradient."""
+    from opsrl.algos.hdpo_inventory import InventoryHDPO
+    from opsrl.envs.inventory.torch_dynamics import rollout
+
+    losses = {}
+    for warm in (0, 20):
+        cfg = InventoryHDPOConfig.from_options({**TINY, "loss_warmup": warm, "train_horizon": 30, "train_warmup": 10})
+        adapter = InventoryHDPO(ENV_ID, "serial_4", {}, cfg)
+        torch.manual_seed(0)
+        module = adapter.build_module()
+        idx = torch.arange(8)
+        loss, _ = adapter.train_loss(module, idx)
+        data = adapter.train_set
+        with torch.no_grad():
+            costs = rollout(adapter.net, data.inv[idx], data.demand[idx], lambda inv, t, m=module: m(inv))
+        torch.testing.assert_close(loss.detach(), costs[:, warm:].mean() / adapter.net.n_stores)
+        loss.backward()
+        losses[warm] = torch.cat([p.grad.flatten() for p in module.parameters()])
+    assert not torch.allclose(losses[0], losses[20])
 
 
 def test_bad_option_through_the_cli(tmp_path, capsys):
