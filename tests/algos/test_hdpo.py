@@ -54,12 +54,18 @@ def test_learning_beats_bad_base_stock_and_the_untrained_policy(tmp_path):
 
 
 def test_gnn_learns_on_a_warehouse_network(tmp_path):
+    """One warehouse, three lost-sales stores: 128 steps (~1 min) take the GNN below the tuned base-stock
+    heuristic on the same episodes (measured: 5.63 vs 5.79; the untrained GNN's dev cost is ~14.6)."""
     out = str(tmp_path / "gnn")
-    res = train(ENV_ID, "one_warehouse_lost_n3", {}, seed=0, budget_seconds=120, out=out, policy="gnn",
-                max_epochs=3, progress=False, n_train=128, batch=32, n_dev=256, n_test=0, lr=3e-3)
+    res = train(ENV_ID, "one_warehouse_lost_n3", {}, seed=0, budget_seconds=600, out=out, policy="gnn",
+                max_steps=128, lr_schedule="cosine", lr=3e-3, progress=False, n_train=1024, batch=96, n_dev=512,
+                n_test=0, dev_every=4)
     log = read_log(out)
-    assert res["architecture"]["kind"] == "gnn" and res["steps"] == 12
-    assert res["best_dev"] < 0.9 * float(log[0]["dev_cost"])
+    assert res["architecture"]["kind"] == "gnn" and res["steps"] == 128
+    assert res["best_dev"] < 0.5 * float(log[0]["dev_cost"])
+    trained = evaluate(out, ENV_ID, "one_warehouse_lost_n3", episodes=256, seed=3, reference=None)
+    heuristic = evaluate("base_stock", ENV_ID, "one_warehouse_lost_n3", episodes=256, seed=3, reference=None)
+    assert trained.mean_cost < heuristic.mean_cost, (trained.mean_cost, heuristic.mean_cost)
 
 
 def test_resume_is_exact(tmp_path):
