@@ -486,11 +486,7 @@ HDPO_COSINE = {"lr_schedule": "cosine", "dev_every": 4}
 
 def _one_store_steps(preset: str) -> int:
     """Longer lead times need more steps (a 21-slot pipeline vs 2): 1,000 + 100·L."""
-    return 1000 + 100 * _lead(preset)
-
-
-def _lead(preset: str) -> int:
-    return int(preset.split("_L")[1].split("_")[0])
+    return 1000 + 100 * int(preset.split("_L")[1].split("_")[0])
 
 
 # The reference's training horizon (T = 50, warm-up 30) is kept for every lead time. With L = 20 only ~9 periods

@@ -134,7 +134,9 @@ class PPO:
     """One training run: the vector env, the agent, the optimiser and the normalisers."""
 
     algo = "ppo"
-    env_sets: list[dict[str, Any]] = []  # the rollout streams of mix_presets (set per run; none by default)
+    # The rollout streams of mix_presets: a list set per run by __init__; an empty tuple for subclasses that build
+    # their envs otherwise (MAPPO), so no list is shared between instances.
+    env_sets: list[dict[str, Any]] | tuple[()] = ()
 
     def __init__(self, env_id: str, preset: str | None, overrides: dict[str, Any], config: PPOConfig, seed: int,
                  out: str) -> None:

@@ -214,8 +214,11 @@ class SupplyChainGNN(nn.Module):
         _buffer(self, "ship_all", ~np.asarray(net.holds_stock, dtype=np.bool_), torch.bool)
         # Each request in units of the mean demand served through the node it fills (the destination; for a
         # self-loop the node itself): a warehouse of n stores starts by ordering ~Σμ, not one store's μ.
+        # (A node serving no demand, and the demand edges to the virtual customer, keep the store unit s.)
         served = served_demand(net)
-        unit = np.where(edge_index[1] < net.n_nodes, served[np.minimum(edge_index[1], net.n_nodes - 1)], s)
+        unit = np.full(edge_index.shape[1], s)
+        real = edge_index[1] < net.n_nodes
+        unit[real] = np.where(served[edge_index[1, real]] > 0, served[edge_index[1, real]], s)
         _buffer(self, "edge_unit", unit, torch.float32)
         self.n_graph_nodes = n_graph
         n_feat = net.K + self.x_static.shape[1]
